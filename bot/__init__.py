@@ -1,0 +1,1 @@
+"""Leadbot: the product's rules and running parts."""

@@ -1,0 +1,31 @@
+"""Action ids and the typed values our interactive elements carry."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class LeadAction(StrEnum):
+    CONTACTED = "lead.contacted"
+
+
+class ContactMethod(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    LINKEDIN = "linkedin"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"call": "Call", "email": "Email", "linkedin": "LinkedIn", "other": "Other"}[self.value]
+
+
+class ContactChoice(BaseModel):
+    """The value of one option in the Contacted menu (Slack allows 150 characters)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lead_id: int
+    via: ContactMethod

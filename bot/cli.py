@@ -1,0 +1,107 @@
+"""The `leadbot` command: serve, demo, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, load_config
+from bot.settings import Settings
+
+
+def _fail(message: str) -> int:
+    print(f"leadbot: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_check_config(settings: Settings, _args) -> int:
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    roles = {role: len(config.members_with_role(role)) for role in ("sdr", "ae", "manager")}
+    print(f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
+          f"first touch {config.sla.first_touch}, hot {config.sla.first_touch_hot})")
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args) -> int:
+    from store.db import make_engine
+    from store.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    print(f"Database schema: {before or 'empty'} → {current_revision(engine)}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args) -> int:
+    from bot.app import build_leadbot
+    from bot.server import make_http_server
+    from store.migrate import SchemaOutdated
+
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    missing = settings.missing_for_serve()
+    if missing:
+        return _fail(f"set {', '.join(missing)} (see .env.example), or try `leadbot demo` without Slack")
+    try:
+        leadbot = build_leadbot(settings, config)
+    except SchemaOutdated as exc:
+        return _fail(str(exc))
+    leadbot.start()
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(leadbot.bolt, settings.slack_app_token).connect()
+        logging.info("Socket Mode connected; Slack events arrive over the socket")
+    server = make_http_server(leadbot.web, host=args.host, port=settings.port)
+    logging.info("Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host,
+                 server.effective_port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        leadbot.stop()
+    return 0
+
+
+def cmd_demo(_settings: Settings, _args) -> int:
+    from bot.demo import run_demo
+
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadbot", description="Speed-to-lead for B2B sales teams, in Slack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server (and Socket Mode when SLACK_APP_TOKEN is set)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.set_defaults(run=cmd_serve)
+    commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
+    commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(
+        run=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        return _fail(str(exc))
+    return args.run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The admin's YAML file: team, channels, SLAs, scoring and routing, checked at start.
+
+Everything the file leaves out takes the playbook's default.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+
+FREE_EMAIL_DOMAINS = [
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com", "live.com",
+    "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com", "gmx.com",
+    "gmx.de", "web.de", "mail.com", "yandex.com", "yandex.ru", "zoho.com", "qq.com", "163.com",
+]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file, the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeamMemberConfig(_Strict):
+    slack_id: SlackUserId
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["sdr", "ae", "manager"]
+    active: bool = True
+
+
+class ChannelsConfig(_Strict):
+    escalations: SlackChannelId
+    handoffs: SlackChannelId
+
+
+class SlaConfig(_Strict):
+    first_touch: Duration = timedelta(minutes=15)
+    first_touch_hot: Duration = timedelta(minutes=5)
+    escalate_after: Duration = timedelta(hours=2)
+    reassign_after: Duration = timedelta(hours=24)
+    ae_response: Duration = timedelta(hours=4)
+    max_reassignments: Annotated[int, Field(ge=0)] = 2
+
+
+class CompanySizeRange(_Strict):
+    min: Annotated[int, Field(ge=0)] = 0
+    max: Annotated[int, Field(ge=1)] | None = None
+
+
+class IcpConfig(_Strict):
+    """The ideal customer profile; each dimension that a lead matches earns `scoring.icp_match`."""
+
+    industries: list[str] = []
+    company_size: CompanySizeRange | None = None
+    regions: list[str] = []
+    seniority: list[str] = []
+
+
+class ScoringConfig(_Strict):
+    icp_match: int = 15
+    demo_request: int = 10
+    pricing_page: int = 5
+    free_email: int = -10
+    mql_threshold: int = 40
+    hot_on_demo_request: bool = True
+    icp: IcpConfig = IcpConfig()
+    pricing_page_paths: list[str] = ["/pricing"]
+    free_email_domains: list[str] = FREE_EMAIL_DOMAINS
+
+
+class RoutingConfig(_Strict):
+    fallback: SlackUserId
+
+
+class Config(_Strict):
+    timezone: str = "UTC"
+    channels: ChannelsConfig
+    team: Annotated[list[TeamMemberConfig], Field(min_length=1)]
+    sla: SlaConfig = SlaConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    routing: RoutingConfig
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as America/New_York") from None
+        return value
+
+    @field_validator("team")
+    @classmethod
+    def _no_rep_twice(cls, team: list[TeamMemberConfig]) -> list[TeamMemberConfig]:
+        seen: set[str] = set()
+        for member in team:
+            if member.slack_id in seen:
+                raise ValueError(f"{member.slack_id} is listed twice")
+            seen.add(member.slack_id)
+        return team
+
+    @model_validator(mode="after")
+    def _fallback_is_on_the_team(self) -> Config:
+        if self.routing.fallback not in {m.slack_id for m in self.team}:
+            raise ValueError(f"routing.fallback: {self.routing.fallback} is not on the team")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def member(self, slack_id: str) -> TeamMemberConfig | None:
+        return next((m for m in self.team if m.slack_id == slack_id), None)
+
+    def members_with_role(self, role: str) -> list[TeamMemberConfig]:
+        return [m for m in self.team if m.role == role]
+
+    def is_manager(self, slack_id: str) -> bool:
+        member = self.member(slack_id)
+        return member is not None and member.role == "manager"
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"]).replace(".[", "[")
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return key, "unknown key"
+    if kind == "missing":
+        return key, "required, but missing"
+    if kind == "literal_error":
+        return key, f"{error['input']!r} is not one of {message.split('Input should be ')[-1]}"
+    if kind == "string_pattern_mismatch":
+        return key, f"{error['input']!r} does not look like a Slack id"
+    message = message.removeprefix("Value error, ")
+    if message.startswith("routing.fallback: "):
+        key, message = message.split(": ", 1)
+    return key or "(top level)", message
+
+
+def parse_config(data: object, source: str) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must be a YAML mapping of keys (timezone, channels, team, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{key}: {problem}" for key, problem in map(_describe, exc.errors())]
+        raise ConfigError(f"{source}: " + "; ".join(lines) if len(lines) == 1 else
+                          f"{source} has {len(lines)} problems:\n  " + "\n  ".join(lines)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (set LEADBOT_CONFIG, or copy leadbot.example.yml)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,172 @@
+"""Intake: validate a lead, dedupe it, score it, route it, and queue its alert, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationError, field_validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine
+
+from bot import messages
+from bot.clock import Clock
+from bot.config import Config
+from bot.routing import assign_new_lead
+from bot.scoring import ScoringInput, score_lead
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store.db import write_session
+from store.models import Lead, Stage
+
+Text = Annotated[str, Field(max_length=300)]
+
+
+class LeadIn(BaseModel):
+    """A lead as forms and CRMs post it. Fields we do not know are kept, not dropped."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    email: EmailStr
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company: Text | None = None
+    domain: Text | None = None
+    title: Text | None = None
+    phone: Annotated[str, Field(max_length=64)] | None = None
+    country: Text | None = None
+    region: Text | None = None
+    company_size: Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0)] | None = None
+    industry: Text | None = None
+    product_interest: Text | None = None
+    source: Text | None = None
+    utm_source: Text | None = None
+    utm_medium: Text | None = None
+    utm_campaign: Text | None = None
+    utm_term: Text | None = None
+    utm_content: Text | None = None
+    demo_request: StrictBool = False
+    pricing_page_visit: StrictBool = False
+    pages_visited: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=200)] = []
+    external_id: Annotated[str, Field(max_length=200)] | int | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _lower_domain(cls, value: str) -> str:
+        local, _, domain = value.rpartition("@")
+        return f"{local}@{domain.lower()}"
+
+
+class InvalidLead(Exception):
+    """The request body is not a lead; `fields` maps each bad field to what is wrong with it."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def parse_lead(data: Any) -> LeadIn:
+    if not isinstance(data, dict):
+        raise InvalidLead({"(body)": "must be a JSON object with at least an email"})
+    try:
+        return LeadIn.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(body)"
+            fields.setdefault(key, "required" if error["type"] == "missing" else error["msg"])
+        raise InvalidLead(fields) from None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    lead: Lead
+    created: bool  # False: the same person while their lead is open, logged as a touch on it
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
+    email_domain = _email_domain(data.email)
+    free = email_domain in {d.lower() for d in config.scoring.free_email_domains}
+    size = str(data.company_size) if data.company_size is not None else None
+    score = score_lead(
+        ScoringInput(email_domain=email_domain, industry=data.industry, company_size=size, country=data.country,
+                     region=data.region, title=data.title, demo_request=data.demo_request,
+                     pricing_page_visit=data.pricing_page_visit, pages_visited=tuple(data.pages_visited)),
+        config.scoring,
+    )
+    sla = config.sla.first_touch_hot if score.hot else config.sla.first_touch
+    return Lead(
+        email=data.email, email_norm=normalise_email(data.email),
+        domain=(data.domain or (None if free else email_domain)),
+        first_name=data.first_name, last_name=data.last_name, company=data.company, title=data.title,
+        phone=data.phone, country=data.country, region=data.region, company_size=size, industry=data.industry,
+        product_interest=data.product_interest, source=data.source, lead_source=data.source or "Unknown",
+        utm_source=data.utm_source, utm_medium=data.utm_medium, utm_campaign=data.utm_campaign,
+        utm_term=data.utm_term, utm_content=data.utm_content, demo_request=data.demo_request,
+        pages_visited=list(data.pages_visited),
+        external_id=str(data.external_id) if data.external_id is not None else None,
+        extra=dict(data.model_extra or {}) | ({"pricing_page_visit": True} if data.pricing_page_visit else {}),
+        score=score.points, score_reasons=[r.as_dict() for r in score.reasons], hot=score.hot,
+        stage=Stage.NEW, lifecycle_stage="mql" if score.mql else "lead", is_open=True, created_at=now, assigned_at=now, first_touch_due_at=now + sla,
+        last_activity_at=now,
+    )
+
+
+def first_touch_sla(lead: Lead, config: Config):
+    return config.sla.first_touch_hot if lead.hot else config.sla.first_touch
+
+
+def alert_for(lead: Lead, config: Config) -> messages.SlackMessage:
+    return messages.lead_alert(lead, sla=first_touch_sla(lead, config), mql_threshold=config.scoring.mql_threshold,
+                               tz=config.tz)
+
+
+def _record_resubmission(session, existing: Lead, data: LeadIn, now: datetime) -> IntakeResult:
+    lead_store.log_activity(session, existing.id, now, "intake", "resubmitted",
+                            fields=data.model_dump(mode="json", exclude_none=True))
+    lead_store.mark_activity(session, existing.id, now)
+    notice = messages.resubmission_notice(existing, data.source)
+    outbox_store.enqueue(session, method="chat.postMessage", payload=notice.as_payload(), now=now,
+                         lead_id=existing.id, ref="alert_thread")
+    return IntakeResult(lead=existing, created=False)
+
+
+def accept_lead(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> IntakeResult:
+    """Store the lead (or the touch on its open twin) with its assignment and alert, atomically."""
+    try:
+        return _accept_once(engine, config, clock, data)
+    except IntegrityError:
+        # Two posts of a new email raced on PostgreSQL; the loser finds the winner's lead now.
+        return _accept_once(engine, config, clock, data)
+
+
+def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> IntakeResult:
+    with write_session(engine) as session:
+        now = clock.now()
+        existing = lead_store.find_open_by_email(session, normalise_email(data.email))
+        if existing is not None:
+            return _record_resubmission(session, existing, data, now)
+        lead = _new_lead(data, config, now)
+        assignment = assign_new_lead(session, config)
+        lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
+        lead_store.insert_lead(session, lead)
+        lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
+        lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score,
+                                reasons=lead.score_reasons)
+        lead_store.log_activity(session, lead.id, now, "system", "assigned", owner=lead.owner_id,
+                                reason=lead.routing_reason)
+        if lead.score >= config.scoring.mql_threshold:
+            lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
+        alert = alert_for(lead, config)
+        outbox_store.enqueue(session, method="chat.postMessage", payload={"channel": lead.owner_id, **alert.as_payload()},
+                             now=now, lead_id=lead.id, ref="alert")
+        return IntakeResult(lead=lead, created=True)

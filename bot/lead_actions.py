@@ -1,0 +1,82 @@
+"""What SDRs (and managers for them) do to a lead from Slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.actions import ContactMethod
+from bot.clock import Clock
+from bot.config import Config
+from bot.intake import alert_for
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store.db import write_session
+from store.models import Lead, Stage
+
+
+class LeadbotError(Exception):
+    """A domain error with a message fit to show the person who clicked."""
+
+    def __init__(self, user_message: str):
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class LeadNotFound(LeadbotError):
+    def __init__(self, lead_id: int):
+        super().__init__(f"Lead #{lead_id} no longer exists, so nothing was changed.")
+
+
+@dataclass(frozen=True)
+class TouchLogged:
+    lead: Lead
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class AlreadyLogged:
+    by: str
+    via: str
+    at: datetime
+
+
+TouchResult = TouchLogged | NotAllowed | AlreadyLogged
+
+
+def may_act_on(lead: Lead, actor_id: str, config: Config) -> bool:
+    """Only the lead's owner, or a manager on the owner's behalf."""
+    return actor_id == lead.owner_id or config.is_manager(actor_id)
+
+
+def log_first_touch(engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str,
+                    via: ContactMethod) -> TouchResult:
+    with write_session(engine) as session:
+        lead = lead_store.get_lead(session, lead_id)
+        if lead is None:
+            raise LeadNotFound(lead_id)
+        if not may_act_on(lead, actor_id, config):
+            return NotAllowed(owner_id=lead.owner_id)
+        now = clock.now()
+        if not lead_store.record_first_touch(session, lead_id, actor_id, via.value, now):
+            session.refresh(lead)
+            if lead.first_touch_at is None:
+                raise LeadbotError(f"Lead #{lead_id} is closed ({Stage.LABELS[lead.stage]}), so nothing was logged.")
+            return AlreadyLogged(by=lead.first_touch_by, via=lead.first_touch_via, at=lead.first_touch_at)
+        session.refresh(lead)
+        took = (now - (lead.assigned_at or lead.created_at)).total_seconds()
+        lead_store.log_activity(session, lead_id, now, actor_id, "touch", via=via.value, first=True,
+                                on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
+                                seconds_to_first_touch=took)
+        lead_store.log_activity(session, lead_id, now, actor_id, "stage_changed", **{
+            "from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT})
+        alert = alert_for(lead, config)
+        outbox_store.enqueue(session, method="chat.update", payload=alert.as_payload(), now=now, lead_id=lead_id,
+                             ref="alert")
+        return TouchLogged(lead=lead)

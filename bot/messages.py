@@ -1,0 +1,170 @@
+"""Slack messages and views as pure functions: data in, Block Kit out.
+
+Lead fields are data, never markup: everything a lead sent us is escaped before it reaches
+mrkdwn, and slack_sdk's block models check Slack's size limits when the blocks are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.actions import ContactChoice, ContactMethod, LeadAction
+from bot.durations import format_config_duration, format_duration
+from store.models import Lead, Stage
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str
+    blocks: list[dict]
+
+    def as_payload(self) -> dict:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(value: object) -> str:
+    """Slack's three control characters; with them escaped, `<!channel>` is just text."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def slack_date(moment: datetime, tz: ZoneInfo, fmt: str = "{date_short_pretty} at {time}") -> str:
+    """A date each reader sees in their own time zone; the fallback is in the team's zone."""
+    local = moment.astimezone(tz)
+    fallback = local.strftime("%b %d at %H:%M %Z")
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{escape(fallback)}>"
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(text, 3000))
+
+
+def _field(label: str, value: object) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(f"*{label}*\n{escape(value)}", 2000))
+
+
+def _finish(text: str, blocks: list, limit: int = MAX_MESSAGE_BLOCKS) -> SlackMessage:
+    dicts = [block.to_dict() for block in blocks]  # to_dict() raises when a Slack limit is broken
+    if len(dicts) > limit:
+        raise ValueError(f"{len(dicts)} blocks is more than Slack's {limit}")
+    return SlackMessage(text=clip(text, 3000), blocks=dicts)
+
+
+def lead_title(lead: Lead) -> str:
+    company = f" ({lead.company})" if lead.company else ""
+    return f"{lead.display_name}{company}"
+
+
+def _contacted_menu(lead: Lead) -> ActionsBlock:
+    options = [
+        Option(text=PlainTextObject(text=method.label),
+               value=ContactChoice(lead_id=lead.id, via=method).model_dump_json())
+        for method in ContactMethod
+    ]
+    return ActionsBlock(
+        block_id=f"lead:{lead.id}:actions",
+        elements=[StaticSelectElement(
+            action_id=LeadAction.CONTACTED.value,
+            placeholder=PlainTextObject(text="Contacted via…"),
+            options=options,
+        )],
+    )
+
+
+def first_touch_summary(lead: Lead, sla: timedelta) -> str:
+    """'4m 12s after assignment, within the 15m SLA' (or how far over it)."""
+    took = lead.first_touch_at - (lead.assigned_at or lead.created_at)
+    verdict = (f"within the {format_config_duration(sla)} SLA" if took <= sla
+               else f"{format_duration(took - sla)} over the {format_config_duration(sla)} SLA")
+    return f"{format_duration(took)} after assignment, {verdict}"
+
+
+def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) -> SlackMessage:
+    """The owner's DM for a lead. Rebuilt from the lead's current state every time it changes."""
+    hot = "🔥 " if lead.hot else ""
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"{hot}New lead: {lead_title(lead)}", 150)))]
+
+    who = f"*{escape(lead.display_name)}*"
+    if lead.title:
+        who += f", {escape(lead.title)}"
+    if lead.company:
+        who += f" at *{escape(lead.company)}*"
+    contact = " · ".join(escape(v) for v in (lead.email, lead.phone) if v)
+    blocks.append(SectionBlock(text=_mrkdwn(f"{who}\n{contact}")))
+
+    facts = [("Company", lead.company), ("Title", lead.title), ("Company size", lead.company_size),
+             ("Country", lead.country), ("Industry", lead.industry), ("Source", lead.lead_source)]
+    fields = [_field(label, value) for label, value in facts if value]
+    if fields:
+        blocks.append(SectionBlock(fields=fields[:10]))
+
+    reasons = "\n".join(f"• {r['points']:+d} {escape(r['detail'])}" for r in lead.score_reasons) or "• no rule applied"
+    mql = " · MQL" if lead.score >= mql_threshold else ""
+    blocks.append(SectionBlock(text=_mrkdwn(f"*Score {lead.score}*{mql} (MQL at {mql_threshold})\n{reasons}")))
+
+    blocks.append(ContextBlock(elements=[_mrkdwn(f"*Why you:* {escape(lead.routing_reason or 'assigned')}")]))
+
+    stage = Stage.LABELS.get(lead.stage, lead.stage)
+    if lead.first_touch_at is None:
+        due = slack_date(lead.first_touch_due_at, tz, "{time}") if lead.first_touch_due_at else "soon"
+        blocks.append(SectionBlock(text=_mrkdwn(
+            f"⏱ *First touch due by {due}* ({format_config_duration(sla)} SLA) · Stage: {stage}")))
+        if lead.is_open:
+            blocks.append(_contacted_menu(lead))
+    else:
+        via = ContactMethod(lead.first_touch_via).label if lead.first_touch_via else "unknown"
+        when = slack_date(lead.first_touch_at, tz, "{time}")
+        blocks.append(SectionBlock(text=_mrkdwn(
+            f"✅ *Contacted* by <@{lead.first_touch_by}> via {via} at {when}: "
+            f"{first_touch_summary(lead, sla)}\nStage: {stage}")))
+    blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
+
+    if lead.first_touch_at is None:
+        due_text = lead.first_touch_due_at.astimezone(tz).strftime("%H:%M %Z") if lead.first_touch_due_at else "soon"
+        text = f"New lead for you: {escape(lead_title(lead))}, score {lead.score}. First touch due by {due_text}."
+    else:
+        text = f"{escape(lead_title(lead))}: contacted via {via}, {first_touch_summary(lead, sla)}."
+    return _finish(text, blocks)
+
+
+def resubmission_notice(lead: Lead, source: str | None) -> SlackMessage:
+    """Told in the alert's thread when the same person comes in again while the lead is open."""
+    via = f" via {escape(source)}" if source else ""
+    text = f"{escape(lead.display_name)} came in again{via}. Logged as a new touch on this lead."
+    return _finish(text, [SectionBlock(text=_mrkdwn(f"🔁 {text}"))])
+
+
+def home_view(name: str, leads: list[Lead], tz: ZoneInfo, now: datetime) -> dict:
+    """The App Home tab: the viewer's open leads, soonest due first."""
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"Open leads for {name}", 150)))]
+    if not leads:
+        blocks.append(SectionBlock(text=_mrkdwn("No open leads. New ones arrive here and in your DMs.")))
+    for lead in leads[: MAX_VIEW_BLOCKS - 2]:
+        if lead.first_touch_at is None and lead.first_touch_due_at:
+            left = lead.first_touch_due_at - now
+            timing = (f"first touch due in {format_duration(left)}" if left.total_seconds() >= 0
+                      else f"⚠️ first touch overdue by {format_duration(left)}")
+        else:
+            timing = Stage.LABELS.get(lead.stage, lead.stage)
+        blocks.append(SectionBlock(text=_mrkdwn(
+            f"*{escape(lead_title(lead))}* · score {lead.score} · {timing}\nLead #{lead.id} · {escape(lead.email)}")))
+    return {"type": "home", "blocks": [b.to_dict() for b in blocks]}

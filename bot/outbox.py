@@ -1,0 +1,125 @@
+"""The outbox relay: sends the Slack calls that committed changes recorded, in order per lead.
+
+A crash between the commit and the send delays a message; it never loses it. Transient failures
+(connection errors, 429, 5xx, each already retried by slack-sdk's handlers) are tried again later
+with backoff; Slack's refusals (ok: false) are kept as failed rows with the error, not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store.db import read_session, write_session
+from store.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+class OutboxRelay:
+    def __init__(self, engine: Engine, client: WebClient, clock: Clock, poll_every: float = 1.0, batch: int = 50):
+        self.engine, self.client, self.clock = engine, client, clock
+        self.poll_every, self.batch = poll_every, batch
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- running in the background -------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def kick(self) -> None:
+        """Something was just committed: send it now instead of at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.poll_every)
+            self._wake.clear()
+            try:
+                while self.deliver_due() == self.batch and not self._stopping.is_set():
+                    pass
+            except Exception:  # keep relaying after a database hiccup; the rows are still there
+                log.exception("outbox relay pass failed")
+
+    # -- one pass, callable directly from tests ------------------------------------------------
+    def deliver_due(self) -> int:
+        with write_session(self.engine) as session:
+            rows = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
+        # claim_due hands out at most the oldest unsent row per lead, so sending in order is enough.
+        for row in rows:
+            self._deliver(row)
+        return len(rows)
+
+    def _deliver(self, row: OutboxMessage) -> bool:
+        try:
+            payload = self._resolve(row)
+            response = self.client.api_call(row.method, json=payload)
+        except PermanentFailure as exc:
+            self._fail(row, str(exc))
+            return False
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") or f"HTTP {status}"
+            if status == 429 or status >= 500:
+                self._retry_later(row, f"{row.method}: {error}")
+            else:
+                self._fail(row, f"{row.method}: {error}")
+            return False
+        except (SlackClientError, OSError) as exc:
+            self._retry_later(row, f"{row.method}: {type(exc).__name__}: {exc}")
+            return False
+        channel, ts = response.get("channel"), response.get("ts")
+        with write_session(self.engine) as session:
+            outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
+            if row.ref == "alert" and row.method == "chat.postMessage" and channel and ts:
+                lead_store.set_alert_location(session, row.lead_id, channel, ts)
+        return True
+
+    def _resolve(self, row: OutboxMessage) -> dict:
+        """Fill in where the lead's alert lives for updates and thread replies."""
+        if row.ref not in ("alert", "alert_thread") or row.method == "chat.postMessage" and row.ref == "alert":
+            return row.payload
+        with read_session(self.engine) as session:
+            channel, ts = outbox_store.alert_location(session, row.lead_id)
+        if not channel or not ts:
+            raise PermanentFailure("the lead's alert was never posted, so there is nothing to update")
+        if row.ref == "alert_thread":
+            return {**row.payload, "channel": channel, "thread_ts": ts}
+        return {**row.payload, "channel": channel, "ts": ts}
+
+    def _retry_later(self, row: OutboxMessage, error: str) -> None:
+        log.warning("outbox %s for lead %s will be retried: %s", row.id, row.lead_id, error)
+        with write_session(self.engine) as session:
+            outbox_store.mark_retry(session, row.id, self.clock.now() + _backoff(row.attempts), error)
+
+    def _fail(self, row: OutboxMessage, error: str) -> None:
+        log.error("outbox %s for lead %s failed for good: %s", row.id, row.lead_id, error)
+        with write_session(self.engine) as session:
+            outbox_store.mark_failed(session, row.id, error)

@@ -1,0 +1,28 @@
+"""The Slack Web API client: one place that knows where Slack is and how to retry it."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def make_web_client(token: str | None, base_url: str = DEFAULT_SLACK_API_URL, timeout: int = 10) -> WebClient:
+    """A WebClient that retries connection errors, 429s (honouring Retry-After) and 5xx answers."""
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

@@ -1,0 +1,112 @@
+"""Requests as Slack sends them to the bot: payload shapes and the v0 signature.
+
+The demo uses these to click buttons "as the SDR would", and the tests use them at the wire
+level. Shapes follow real captured payloads (see tests/README.md for the sources).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.standin import TEAM_ID
+
+APP_ID = "A0LEADBOT"
+
+
+def signed_headers(signing_secret: str, body: str, content_type: str, timestamp: int | None = None) -> dict:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=str(timestamp), body=body)
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
+
+
+def select_action(action_id: str, block_id: str, option: dict, placeholder: str = "") -> dict:
+    """One entry of `actions` for a static_select choice."""
+    return {
+        "type": "static_select",
+        "action_id": action_id,
+        "block_id": block_id,
+        "selected_option": option,
+        "placeholder": {"type": "plain_text", "text": placeholder, "emoji": True},
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
+def button_action(action_id: str, block_id: str, value: str, text: str = "Button") -> dict:
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": value,
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
+def block_actions_payload(*, user_id: str, action: dict, channel_id: str, message: dict | None,
+                          response_url: str, user_name: str = "rep") -> dict:
+    """A `block_actions` payload from a click on a bot message (shape of a captured DM click)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "XXXXXXXXXXXXXXXXXXXXXXXX",
+        "container": {"type": "message", "message_ts": (message or {}).get("ts", ""), "channel_id": channel_id,
+                      "is_ephemeral": message is None},
+        "trigger_id": "1388105719492.1379717998065.9bc163894734c1f415a2c504e81dec91",
+        "team": {"id": TEAM_ID, "domain": "leadbot-standin"},
+        "channel": {"id": channel_id, "name": "directmessage" if channel_id.startswith("D") else "leads"},
+        "response_url": response_url,
+        "actions": [action],
+    }
+    if message is not None:
+        payload["message"] = {k: message[k] for k in ("type", "user", "bot_id", "ts", "text", "blocks") if k in message}
+        payload["message"]["team"] = TEAM_ID
+    return payload
+
+
+def interactive_body(payload: dict) -> str:
+    """Interactive payloads travel as a form with one field: payload=<urlencoded JSON>."""
+    return "payload=" + quote(json.dumps(payload))
+
+
+def slash_command_body(*, command: str, text: str, user_id: str, response_url: str, channel_id: str = "C0GENERAL",
+                       user_name: str = "rep") -> str:
+    return urlencode({
+        "token": "XXXXXXXXXXXXXXXXXXXXXXXX", "team_id": TEAM_ID, "team_domain": "leadbot-standin",
+        "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": user_name,
+        "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
+        "response_url": response_url, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+    })
+
+
+def event_callback_body(event: dict, event_id: str = "Ev0LEADBOT01") -> str:
+    return json.dumps({
+        "token": "XXXXXXXXXXXXXXXXXXXXXXXX", "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
+        "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": "U0LEADBOT", "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False, "event_context": "4-eyJldCI6ImFwcF9ob21lX29wZW5lZCJ9",
+    })
+
+
+def post(url: str, body: str | bytes, headers: dict, timeout: float = 10) -> tuple[int, str, dict]:
+    """POST and return (status, body, headers) whatever the status."""
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+def post_signed(url: str, body: str, signing_secret: str, content_type: str, timestamp: int | None = None,
+                extra_headers: dict | None = None) -> tuple[int, str, dict]:
+    headers = signed_headers(signing_secret, body, content_type, timestamp) | (extra_headers or {})
+    return post(url, body, headers)

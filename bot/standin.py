@@ -1,0 +1,337 @@
+"""A local stand-in for Slack's Web API: a real HTTP server on 127.0.0.1.
+
+`leadbot demo` runs against it, and so do the tests (the way bolt-python tests itself). It answers
+like Slack does (`{"ok": true, ...}`, `{"ok": false, "error": ...}`, 429 with Retry-After) and
+rejects what Slack would reject, a little more strictly: a message without `text`, more than 50
+blocks, a button value over 2,000 characters, and the other Block Kit limits checked below.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER_ID = "U0LEADBOT"
+TEAM_ID = "T0LEADBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    ok: bool
+    error: str | None
+    seconds: float  # time spent inside the stand-in, reported apart from Leadbot's own time
+    received_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class Failure:
+    status: int
+    error: str
+    retry_after: int | None = None
+
+
+def _text_len(obj: Any) -> int:
+    return len(obj.get("text", "")) if isinstance(obj, dict) else 0
+
+
+def block_problems(blocks: Any, limit: int) -> list[str]:
+    """Slack's Block Kit limits (reference/slack/LIMITS.md §2.5)."""
+    if not isinstance(blocks, list):
+        return ["blocks must be an array"]
+    problems = [f"{len(blocks)} blocks, more than {limit}"] if len(blocks) > limit else []
+    for i, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        where = f"block {i} ({kind})"
+        if kind not in {"section", "header", "context", "actions", "divider", "input", "image", "rich_text"}:
+            problems.append(f"{where}: unknown block type")
+            continue
+        if len(block.get("block_id", "")) > 255:
+            problems.append(f"{where}: block_id over 255 characters")
+        if kind == "header" and _text_len(block.get("text")) > 150:
+            problems.append(f"{where}: header text over 150 characters")
+        if kind == "section":
+            if _text_len(block.get("text")) > 3000:
+                problems.append(f"{where}: text over 3000 characters")
+            fields = block.get("fields", [])
+            if len(fields) > 10 or any(_text_len(f) > 2000 for f in fields):
+                problems.append(f"{where}: more than 10 fields or a field over 2000 characters")
+            if "text" not in block and not fields:
+                problems.append(f"{where}: a section needs text or fields")
+        if kind == "context" and len(block.get("elements", [])) > 10:
+            problems.append(f"{where}: more than 10 elements")
+        elements = block.get("elements", []) if kind == "actions" else []
+        if len(elements) > 25:
+            problems.append(f"{where}: more than 25 elements")
+        for element in elements + ([block["accessory"]] if isinstance(block.get("accessory"), dict) else []):
+            problems.extend(f"{where}: {p}" for p in _element_problems(element))
+    return problems
+
+
+def _element_problems(element: dict) -> list[str]:
+    problems = []
+    if len(element.get("action_id", "")) > 255:
+        problems.append("action_id over 255 characters")
+    if element.get("type") == "button":
+        if _text_len(element.get("text")) > 75:
+            problems.append("button text over 75 characters")
+        if len(element.get("value", "")) > 2000:
+            problems.append("button value over 2000 characters")
+    options = element.get("options", [])
+    if len(options) > 100:
+        problems.append("more than 100 options")
+    for option in options:
+        if _text_len(option.get("text")) > 75 or len(option.get("value", "")) > 150:
+            problems.append("option text over 75 or value over 150 characters")
+    return problems
+
+
+class FakeSlack:
+    """Start with `start()`; point a WebClient at `base_url`."""
+
+    def __init__(self, bot_token: str = "xoxb-standin", host: str = "127.0.0.1", port: int = 0):
+        self.bot_token = bot_token
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], dict] = {}
+        self.responses: list[dict] = []  # what listeners sent to response_url
+        self.home_views: dict[str, dict] = {}
+        self._failures: dict[str, list[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._cond = threading.Condition()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str = "1") -> str:
+        return f"{self.url}/response/{key}"
+
+    def start(self) -> FakeSlack:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- faults ----------------------------------------------------------------------------------
+    def fail_next(self, method: str, status: int = 500, error: str = "internal_error", times: int = 1,
+                  retry_after: int | None = None) -> None:
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Failure(status, error, retry_after)] * times)
+
+    # -- what happened ---------------------------------------------------------------------------
+    def calls_to(self, method: str, ok: bool | None = True) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    def dm_channel(self, user_id: str) -> str:
+        return "D" + user_id[1:]
+
+    def messages_in(self, channel: str) -> list[dict]:
+        with self._cond:
+            return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])) if ch == channel]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until predicate() is truthy (checked after every call the stand-in answers)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the fake Slack did not see what the test waited for")
+                self._cond.wait(remaining)
+
+    # -- the API ---------------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _channel_for(self, channel: str) -> str:
+        return self.dm_channel(channel) if channel[:1] in ("U", "W") else channel
+
+    def answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        """(status, headers, body) for one Web API call; holds the lock."""
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.pop(0)
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            return failure.status, headers, {"ok": False, "error": failure.error}
+        if token != self.bot_token:
+            return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 404, {}, {"ok": False, "error": "unknown_method"}
+        return 200, {}, handler(args)
+
+    def _message_problems(self, args: dict) -> dict | None:
+        if not isinstance(args.get("text"), str) or not args["text"].strip():
+            return {"ok": False, "error": "no_text"}
+        if len(args["text"]) > 40_000:
+            return {"ok": False, "error": "msg_too_long"}
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if blocks is not None:
+            problems = block_problems(blocks, 50)
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        return None
+
+    def _api_auth_test(self, args: dict) -> dict:
+        return {"ok": True, "url": "https://standin.slack.invalid/", "team": "Leadbot stand-in", "user": "leadbot",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0LEADBOT"}
+
+    def _api_chat_postMessage(self, args: dict) -> dict:
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        problem = self._message_problems(args)
+        if problem:
+            return problem
+        channel, ts = self._channel_for(args["channel"]), self._next_ts()
+        thread_ts = args.get("thread_ts")
+        if thread_ts and (channel, thread_ts) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": "B0LEADBOT", "ts": ts, "text": args["text"],
+                   "blocks": args.get("blocks") or [], "thread_ts": thread_ts, "channel": channel, "edits": 0}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _api_chat_update(self, args: dict) -> dict:
+        key = (args.get("channel"), args.get("ts"))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        problem = self._message_problems(args)
+        if problem:
+            return problem
+        message = self.messages[key]
+        message.update(text=args["text"], blocks=args.get("blocks") or [], edits=message["edits"] + 1)
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": args["text"]}
+
+    def _api_chat_postEphemeral(self, args: dict) -> dict:
+        problem = self._message_problems(args)
+        if problem:
+            return problem
+        self.responses.append({"channel": args.get("channel"), "user": args.get("user"), "text": args["text"],
+                               "response_type": "ephemeral"})
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _api_views_publish(self, args: dict) -> dict:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or not args.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        problems = block_problems(view.get("blocks", []), 100)
+        if problems:
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        self.home_views[args["user_id"]] = view
+        return {"ok": True, "view": {"id": "V0HOME", "type": "home", **view}}
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def _handler_class(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet: tests and the demo print what matters
+                pass
+
+            def _reply(self, status: int, body: dict | str, headers: dict | None = None) -> None:
+                raw = (json.dumps(body) if isinstance(body, dict) else body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_POST(self):
+                started = time.perf_counter()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                try:
+                    if "json" in (self.headers.get("Content-Type") or ""):
+                        args = json.loads(raw) if raw else {}
+                    else:
+                        args = dict(parse_qsl(raw))
+                except json.JSONDecodeError:
+                    self._reply(200, {"ok": False, "error": "invalid_json"})
+                    return
+                if self.path.startswith("/response/"):
+                    with standin._cond:
+                        standin.responses.append(args)
+                        standin._cond.notify_all()
+                    self._reply(200, "ok")
+                    return
+                method = self.path.removeprefix("/api/").split("?")[0]
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
+                with standin._cond:
+                    status, headers, body = standin.answer(method, args, token)
+                    standin.calls.append(Call(method, args, bool(body.get("ok")), body.get("error"),
+                                              time.perf_counter() - started))
+                    standin._cond.notify_all()
+                self._reply(status, body, headers)
+
+        return Handler
+
+
+# -- showing a message the way a person reads it ---------------------------------------------------
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+)>")
+
+
+def mrkdwn_to_plain(text: str, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    text = _DATE.sub(lambda m: m.group(1), text)
+    text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    return html.unescape(text.replace("*", ""))
+
+
+def render_message(message: dict, names: dict[str, str] | None = None) -> str:
+    """A Block Kit message as plain lines of text, for the terminal."""
+    lines: list[str] = []
+    for block in message.get("blocks") or []:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(f"┃ {block['text']['text']}")
+        elif kind == "section":
+            if "text" in block:
+                lines.extend("┃ " + line for line in mrkdwn_to_plain(block["text"]["text"], names).splitlines())
+            pairs = [mrkdwn_to_plain(f["text"], names).split("\n", 1) for f in block.get("fields", [])]
+            if pairs:
+                lines.append("┃ " + " · ".join(f"{p[0]}: {p[1] if len(p) > 1 else ''}" for p in pairs))
+        elif kind == "context":
+            lines.append("┃ " + " ".join(mrkdwn_to_plain(e.get("text", ""), names) for e in block["elements"]))
+        elif kind == "actions":
+            for element in block["elements"]:
+                if element.get("options"):
+                    choices = " | ".join(o["text"]["text"] for o in element["options"])
+                    lines.append(f"┃ [{element['placeholder']['text']} ▾ {choices}]")
+                else:
+                    lines.append(f"┃ [{element['text']['text']}]")
+    return "\n".join(lines) if lines else mrkdwn_to_plain(message.get("text", ""), names)

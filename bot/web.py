@@ -1,0 +1,85 @@
+"""The HTTP face: Slack's request URL, the lead intake endpoint and the health check."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from flask import Flask, jsonify, request
+from slack_bolt.adapter.flask import SlackRequestHandler
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from bot.intake import InvalidLead, accept_lead, parse_lead
+
+if TYPE_CHECKING:
+    from bot.app import Leadbot
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _bearer_token_ok(header: str | None, expected: str | None) -> bool:
+    if not expected or not header or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[len("Bearer "):].strip().encode(), expected.encode())
+
+
+def _lead_json(result) -> dict:
+    lead = result.lead
+    return {
+        "id": lead.id,
+        "created": result.created,
+        "owner": lead.owner_id,
+        "score": lead.score,
+        "score_reasons": lead.score_reasons,
+        "stage": lead.stage,
+        "routing_reason": lead.routing_reason,
+        "first_touch_due_at": lead.first_touch_due_at.isoformat() if lead.first_touch_due_at else None,
+    }
+
+
+def create_web_app(leadbot: Leadbot) -> Flask:
+    web = Flask("leadbot")
+    web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    slack_handler = SlackRequestHandler(leadbot.bolt)
+
+    if leadbot.settings.slack_signing_secret:
+        @web.post("/slack/events")
+        def slack_events():
+            return slack_handler.handle(request)
+
+    @web.post("/leads")
+    def post_lead():
+        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
+            return jsonify(error="unauthorized", detail="send Authorization: Bearer <LEADBOT_INTAKE_TOKEN>"), 401
+        try:
+            data = json.loads(request.get_data(cache=False) or b"")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return jsonify(error="malformed_json", detail=f"the body is not valid JSON: {exc}"), 400
+        try:
+            lead_in = parse_lead(data)
+        except InvalidLead as exc:
+            return jsonify(error="invalid_lead", fields=exc.fields), 422
+        result = accept_lead(leadbot.engine, leadbot.config, leadbot.clock, lead_in)
+        leadbot.relay.kick()
+        return jsonify(_lead_json(result)), 201 if result.created else 200
+
+    @web.get("/healthz")
+    def healthz():
+        try:
+            with leadbot.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # report, don't crash: this is what a load balancer polls
+            log.warning("health check: database unreachable: %s", exc)
+            return jsonify(status="unhealthy", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    @web.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=exc.name.lower().replace(" ", "_"), detail=exc.description), exc.code
+
+    return web

@@ -1,0 +1,67 @@
+"""Leads and their activity log: lookups and guarded state transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from store.models import Activity, Lead, Stage
+
+
+def find_open_by_email(session: Session, email_norm: str) -> Lead | None:
+    return session.exec(select(Lead).where(Lead.email_norm == email_norm, Lead.is_open)).first()
+
+
+def get_lead(session: Session, lead_id: int) -> Lead | None:
+    return session.get(Lead, lead_id)
+
+
+def insert_lead(session: Session, lead: Lead) -> Lead:
+    session.add(lead)
+    session.flush()  # the id is needed for the activity rows and the outbox
+    return lead
+
+
+def log_activity(session: Session, lead_id: int, at: datetime, actor: str, kind: str, **data: Any) -> None:
+    session.add(Activity(lead_id=lead_id, at=at, actor=actor, kind=kind, data=data))
+
+
+def activities(session: Session, lead_id: int) -> list[Activity]:
+    return list(session.exec(select(Activity).where(Activity.lead_id == lead_id).order_by(col(Activity.id))).all())
+
+
+def record_first_touch(session: Session, lead_id: int, actor: str, via: str, at: datetime) -> bool:
+    """Set the first touch once. False when it was already recorded (a double click, a retry)."""
+    result = session.exec(
+        update(Lead)
+        .where(col(Lead.id) == lead_id, col(Lead.first_touch_at).is_(None), col(Lead.is_open))
+        .values(first_touch_at=at, first_touch_by=actor, first_touch_via=via, last_activity_at=at,
+                stage=Stage.ATTEMPTING_CONTACT)
+    )
+    return result.rowcount == 1
+
+
+def mark_activity(session: Session, lead_id: int, at: datetime) -> None:
+    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(last_activity_at=at))
+
+
+def set_alert_location(session: Session, lead_id: int, channel: str, ts: str) -> None:
+    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(alert_channel=channel, alert_ts=ts))
+
+
+def open_leads_for_owner(session: Session, owner_id: str, limit: int) -> list[Lead]:
+    return list(
+        session.exec(
+            select(Lead)
+            .where(Lead.owner_id == owner_id, Lead.is_open)
+            .order_by(col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_due_at), col(Lead.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def count_leads(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Lead)).one()

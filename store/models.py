@@ -1,0 +1,155 @@
+"""SQLModel tables. Times are aware UTC in Python, naive UTC in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, text
+from sqlmodel import Field, SQLModel
+
+from store.db import UTCDateTime
+
+
+def _utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Stage:
+    """Lead stages from the playbook: New → Attempting Contact → Engaged → MQL → SQL → …"""
+
+    NEW = "new"
+    ATTEMPTING_CONTACT = "attempting_contact"
+    ENGAGED = "engaged"
+    MQL = "mql"
+    SQL = "sql"
+    ACCEPTED = "accepted"
+    DISQUALIFIED = "disqualified"
+
+    CLOSED = frozenset({ACCEPTED, DISQUALIFIED})
+    LABELS = {
+        NEW: "New",
+        ATTEMPTING_CONTACT: "Attempting Contact",
+        ENGAGED: "Engaged",
+        MQL: "MQL",
+        SQL: "SQL",
+        ACCEPTED: "Accepted",
+        DISQUALIFIED: "Disqualified",
+    }
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
+
+    slack_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    active: bool = True
+    position: int = 0
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "lead"
+    # One open lead per email: a second concurrent intake of the same address cannot create a twin.
+    __table_args__ = (Index("ux_lead_open_email", "email_norm", unique=True, sqlite_where=text("is_open"),
+                            postgresql_where=text("is_open")),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    email_norm: str = Field(max_length=320, index=True)
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=300)
+    title: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    company_size: str | None = Field(default=None, max_length=64)
+    industry: str | None = Field(default=None, max_length=200)
+    product_interest: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    lead_source: str = Field(default="Unknown", max_length=100)
+    utm_source: str | None = Field(default=None, max_length=300)
+    utm_medium: str | None = Field(default=None, max_length=300)
+    utm_campaign: str | None = Field(default=None, max_length=300)
+    utm_term: str | None = Field(default=None, max_length=300)
+    utm_content: str | None = Field(default=None, max_length=300)
+    demo_request: bool = False
+    pages_visited: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    external_id: str | None = Field(default=None, max_length=200)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    score: int = 0
+    score_reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hot: bool = False
+
+    stage: str = Field(default=Stage.NEW, max_length=32, index=True)
+    # The playbook's lifecycle stage beside the working status: lead, mql, sql, opportunity.
+    lifecycle_stage: str = Field(default="lead", max_length=32)
+    is_open: bool = True
+    owner_id: str | None = Field(default=None, max_length=32, index=True)
+    routing_reason: str | None = Field(default=None, max_length=500)
+
+    created_at: datetime = _utc_column(index=True)
+    assigned_at: datetime | None = _utc_column(nullable=True)
+    first_touch_due_at: datetime | None = _utc_column(nullable=True)
+    first_touch_at: datetime | None = _utc_column(nullable=True)
+    first_touch_by: str | None = Field(default=None, max_length=32)
+    first_touch_via: str | None = Field(default=None, max_length=32)
+    last_activity_at: datetime | None = _utc_column(nullable=True)
+
+    # Where the owner's alert lives, so later changes update it in place.
+    alert_channel: str | None = Field(default=None, max_length=32)
+    alert_ts: str | None = Field(default=None, max_length=32)
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email
+
+
+class Activity(SQLModel, table=True):
+    """The append-only activity log: every change to a lead, who made it and when."""
+
+    __tablename__ = "activity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    at: datetime = _utc_column(index=True)
+    actor: str = Field(max_length=32)
+    kind: str = Field(max_length=32, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RoutingState(SQLModel, table=True):
+    """Where each rotation stands; one row per pool, locked while a lead is assigned."""
+
+    __tablename__ = "routing_state"
+
+    pool: str = Field(primary_key=True, max_length=100)
+    last_slack_id: str | None = Field(default=None, max_length=32)
+    assigned_count: int = 0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack call recorded in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", sqlite_where=text("sent_at IS NULL AND NOT failed"),
+                            postgresql_where=text("sent_at IS NULL AND NOT failed")),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)
+    method: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # "alert": this call posts or updates the lead's alert message (channel and ts kept on the lead).
+    ref: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _utc_column()
+    next_attempt_at: datetime = _utc_column()
+    attempts: int = 0
+    sent_at: datetime | None = _utc_column(nullable=True)
+    failed: bool = False
+    last_error: str | None = Field(default=None, max_length=500)
+    result_channel: str | None = Field(default=None, max_length=32)
+    result_ts: str | None = Field(default=None, max_length=32)

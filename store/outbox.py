@@ -1,0 +1,85 @@
+"""The outbox: Slack calls waiting to be sent, claimed by the relay with a lease."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from store.models import Lead, OutboxMessage
+
+
+def enqueue(session: Session, *, method: str, payload: dict[str, Any], now: datetime,
+            lead_id: int | None = None, ref: str | None = None) -> OutboxMessage:
+    row = OutboxMessage(lead_id=lead_id, method=method, payload=payload, ref=ref, created_at=now,
+                        next_attempt_at=now)
+    session.add(row)
+    return row
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
+    """Due rows, oldest first, leased to this caller so no other relay sends them meanwhile.
+
+    A row waits while an earlier row for the same lead is unsent: a message update must never
+    overtake the post it updates.
+    """
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        and_(earlier.lead_id == OutboxMessage.lead_id, earlier.sent_at.is_(None), ~earlier.failed,
+             earlier.id < OutboxMessage.id)
+    )
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed),
+               col(OutboxMessage.next_attempt_at) <= now, ~blocked)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = list(session.exec(query).all())
+    for row in rows:
+        row.next_attempt_at = now + lease
+        row.attempts += 1
+        session.add(row)
+    return rows
+
+
+def alert_location(session: Session, lead_id: int) -> tuple[str | None, str | None]:
+    row = session.exec(select(Lead.alert_channel, Lead.alert_ts).where(Lead.id == lead_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def mark_sent(session: Session, message_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
+    session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+        .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None)
+    )
+
+
+def mark_retry(session: Session, message_id: int, retry_at: datetime, error: str) -> None:
+    session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+        .values(next_attempt_at=retry_at, last_error=error[:500])
+    )
+
+
+def mark_failed(session: Session, message_id: int, error: str) -> None:
+    session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(failed=True, last_error=error[:500])
+    )
+
+
+def pending_count(session: Session) -> int:
+    return session.exec(
+        select(func.count()).select_from(OutboxMessage)
+        .where(col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed))
+    ).one()
+
+
+def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.lead_id == lead_id)
+                             .order_by(col(OutboxMessage.id))).all())
