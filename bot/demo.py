@@ -21,8 +21,8 @@ from bot.clock import ManualClock, SystemClock
 from bot.config import parse_config
 from bot.server import make_http_server
 from bot.settings import Settings
-from bot.slack_requests import block_actions_payload, interactive_body, post, post_signed, select_action
-from bot.standin import FakeSlack, render_message
+from bot.standin.requests import block_actions_payload, interactive_body, post, post_signed, select_action
+from bot.standin.web_api import FakeSlack, render_message
 from store import leads as lead_store
 from store.db import read_session
 

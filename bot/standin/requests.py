@@ -1,7 +1,7 @@
 """Requests as Slack sends them to the bot: payload shapes and the v0 signature.
 
 The demo uses these to click buttons "as the SDR would", and the tests use them at the wire
-level. Shapes follow real captured payloads (see tests/README.md for the sources).
+level. Shapes follow real captured payloads (tests/fixtures/slack/ keeps copies, and a test compares).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.standin import TEAM_ID
+from bot.standin.web_api import TEAM_ID
 
 APP_ID = "A0LEADBOT"
 

@@ -126,7 +126,8 @@ class FakeSlack:
         return f"{self.url}/response/{key}"
 
     def start(self) -> FakeSlack:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-slack", daemon=True)
         self._thread.start()
         return self
 
@@ -283,7 +284,7 @@ class FakeSlack:
                     return
                 if self.path.startswith("/response/"):
                     with standin._cond:
-                        standin.responses.append(args)
+                        standin.responses.append({"_key": self.path.removeprefix("/response/"), **args})
                         standin._cond.notify_all()
                     self._reply(200, "ok")
                     return
