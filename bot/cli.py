@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    # Migration chatter is noise at start-up; the demo prints its own story.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "demo":
+        logging.getLogger().setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except ValueError as exc:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
-import threading
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -19,7 +18,7 @@ import yaml
 from bot.app import build_leadbot
 from bot.clock import ManualClock, SystemClock
 from bot.config import parse_config
-from bot.server import make_http_server
+from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
 from bot.standin.requests import block_actions_payload, interactive_body, post, post_signed, select_action
 from bot.standin.web_api import FakeSlack, render_message
@@ -71,9 +70,8 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
     clock = ManualClock(SystemClock().now())
     leadbot = build_leadbot(settings, config, clock=clock, relay_poll_every=0.2)
     leadbot.start()
-    server = make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)
-    threading.Thread(target=server.run, name="demo-http", daemon=True).start()
-    base = f"http://127.0.0.1:{server.effective_port}"
+    server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
+    base = server.url
     try:
         out("Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
             f"{standin.url}; nothing leaves this machine.")
@@ -123,7 +121,7 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
         return 0
     finally:
-        server.close()
+        server.stop()
         leadbot.stop()
         standin.stop()
         leadbot.engine.dispose()

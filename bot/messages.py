@@ -153,6 +153,17 @@ def resubmission_notice(lead: Lead, source: str | None) -> SlackMessage:
     return _finish(text, [SectionBlock(text=_mrkdwn(f"🔁 {text}"))])
 
 
+LEADBOT_HELP = (
+    "*Leadbot* sends you a DM the moment a lead is yours. Pick *Contacted via…* on it when you reach out.\n"
+    "• `/leadbot help`: this message\n"
+    "• `/leadstats`: speed-to-lead for the last 7 days"
+)
+
+
+def unknown_option(text: str) -> str:
+    return f"Unknown option `{escape(clip(text, 40))}`.\n{LEADBOT_HELP}"
+
+
 def home_view(name: str, leads: list[Lead], tz: ZoneInfo, now: datetime) -> dict:
     """The App Home tab: the viewer's open leads, soonest due first."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"Open leads for {name}", 150)))]

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
+from bot.messages import LEADBOT_HELP, unknown_option
 from bot.reports import first_touch_summary_text
-
-LEADBOT_HELP = (
-    "*Leadbot* sends you a DM the moment a lead is yours. Pick *Contacted via…* on it when you reach out.\n"
-    "• `/leadbot help`: this message\n"
-    "• `/leadstats`: speed-to-lead for the last 7 days"
-)
 
 
 def on_leadbot(ack: Ack, command: dict) -> None:
@@ -18,7 +13,7 @@ def on_leadbot(ack: Ack, command: dict) -> None:
     if text in ("", "help"):
         ack(text=LEADBOT_HELP, response_type="ephemeral")
     else:
-        ack(text=f"Unknown option `{text[:40]}`.\n{LEADBOT_HELP}", response_type="ephemeral")
+        ack(text=unknown_option(text), response_type="ephemeral")
 
 
 def on_leadstats(ack: Ack, respond: Respond, context: BoltContext) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from sqlmodel import select
 from bot.app import Leadbot, build_leadbot
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
-from bot.server import make_http_server
+from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
 from bot.standin.requests import (
     block_actions_payload,
@@ -200,10 +199,14 @@ def start_bot(database_url: str, fake_slack: FakeSlack, clock: ManualClock, conf
                         slack_api_url=fake_slack.base_url, database_url=database_url, intake_token=INTAKE_TOKEN)
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
     leadbot.start()
-    server = make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
     return leadbot, server
+
+
+def stop_bot(leadbot: Leadbot, server: ServerThread) -> None:
+    server.stop()
+    leadbot.stop()
+    leadbot.engine.dispose()
 
 
 @pytest.fixture
@@ -215,7 +218,5 @@ def bot_config() -> Config:
 @pytest.fixture
 def bot(database_url, fake_slack, clock, bot_config):
     leadbot, server = start_bot(database_url, fake_slack, clock, bot_config)
-    yield RunningBot(leadbot, f"http://127.0.0.1:{server.effective_port}", fake_slack, clock)
-    server.close()
-    leadbot.stop()
-    leadbot.engine.dispose()
+    yield RunningBot(leadbot, server.url, fake_slack, clock)
+    stop_bot(leadbot, server)

@@ -1,0 +1,98 @@
+"""Slash commands and the App Home tab, through signed requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from bot.standin.requests import event_callback_body, post, post_signed, slash_command_body
+from tests.conftest import SIGNING_SECRET
+
+
+def _command(bot, command: str, text: str, user_id: str = "U0SDR1", secret: str = SIGNING_SECRET) -> tuple:
+    body = slash_command_body(command=command, text=text, user_id=user_id,
+                              response_url=bot.slack.response_url(user_id))
+    status, raw, _ = post_signed(f"{bot.url}/slack/events", body, secret, "application/x-www-form-urlencoded")
+    return status, raw
+
+
+def test_leadbot_help_answers_ephemerally(bot):
+    status, raw = _command(bot, "/leadbot", "help")
+    assert status == 200
+    answer = json.loads(raw)
+    assert answer["response_type"] == "ephemeral" and "/leadstats" in answer["text"]
+
+
+def test_an_unknown_leadbot_option_is_named_with_the_usage(bot):
+    _, raw = _command(bot, "/leadbot", "launch <!channel>")
+    text = json.loads(raw)["text"]
+    assert text.startswith("Unknown option `launch &lt;!channel&gt;`")  # echoed, but never as a mention
+    assert "/leadbot help" in text
+
+
+def test_leadstats_acks_then_answers_with_the_weeks_numbers(bot):
+    for i in range(3):
+        bot.post_lead({"email": f"p{i}@acme.com"})
+    bot.click_contacted(1, "U0SDR1")
+    bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
+    bot.clock.advance(timedelta(minutes=30))
+
+    status, raw = _command(bot, "/leadstats", "")
+
+    assert status == 200 and raw == ""
+    reply = bot.slack.wait_for(lambda: bot.ephemeral_for("U0SDR1"))
+    assert reply[-1]["text"] == ("*Last 7 days*: 3 leads in, 1 contacted, 1 within the first-touch SLA (33%), "
+                                 "2 overdue and still untouched.")
+
+
+def test_a_slash_command_with_a_bad_signature_gets_401(bot):
+    status, _ = _command(bot, "/leadbot", "help", secret="wrong")
+    assert status == 401
+
+
+def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
+    bot.post_lead({"email": "first@acme.com", "first_name": "First"})
+    bot.post_lead({"email": "other@acme.com"})  # Ana's
+    bot.post_lead({"email": "third@acme.com", "first_name": "Third", "demo_request": True})
+    body = event_callback_body({"type": "app_home_opened", "user": "U0SDR1", "channel": "D0SDR1", "tab": "home",
+                                "event_ts": "1515449522000016"}, event_id="Ev0HOME1")
+
+    for retry in (None, "1"):
+        headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json",
+                                   extra_headers=headers)
+        assert status == 200
+
+    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == 2)
+    view = json.dumps(bot.slack.home_views["U0SDR1"])
+    assert "Open leads for Sam Rivera" in view
+    assert view.index("Third") < view.index("First")  # the hot lead is due first
+    assert "other@acme.com" not in view
+
+
+def test_the_messages_tab_publishes_nothing(bot):
+    body = event_callback_body({"type": "app_home_opened", "user": "U0SDR1", "channel": "D0SDR1",
+                                "tab": "messages"})
+    status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json")
+    assert status == 200
+    time.sleep(0.2)  # nothing to wait for: give a wrong publish the chance to happen
+    assert bot.slack.calls_to("views.publish", ok=None) == []
+
+
+def test_url_verification_and_malformed_slack_bodies(bot):
+    challenge = json.dumps({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                            "type": "url_verification"})
+    status, raw, _ = post_signed(f"{bot.url}/slack/events", challenge, SIGNING_SECRET, "application/json")
+    assert status == 200 and json.loads(raw)["challenge"].startswith("3eZbrw")
+
+    status, raw, _ = post_signed(f"{bot.url}/slack/events", "{not json", SIGNING_SECRET, "application/json")
+    assert status == 400 and json.loads(raw)["error"] == "malformed_payload"
+    status, _, _ = post_signed(f"{bot.url}/slack/events", "payload=%7Bbroken", SIGNING_SECRET,
+                               "application/x-www-form-urlencoded")
+    assert status == 400
+    status, _, _ = post(f"{bot.url}/slack/events", "{not json", {"Content-Type": "application/json"})
+    assert status == 401
+
+    status, _, _ = post(f"{bot.url}/nowhere", "{}", {"Content-Type": "application/json"})
+    assert status == 404
