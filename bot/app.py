@@ -50,8 +50,14 @@ def prepare_database(engine: Engine, config: Config) -> None:
         rotation_store.ensure_pools(session, [SDR_POOL])
 
 
-def build_leadbot(settings: Settings, config: Config, *, clock: Clock | None = None,
-                  engine: Engine | None = None, relay_poll_every: float = 1.0) -> Leadbot:
+def build_leadbot(
+    settings: Settings,
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    relay_poll_every: float = 1.0,
+) -> Leadbot:
     # Imported here so that `bot` can be imported without Slack listeners (no import cycle).
     from bot.web import create_web_app
     from handlers import register_listeners
@@ -60,8 +66,14 @@ def build_leadbot(settings: Settings, config: Config, *, clock: Clock | None = N
     prepare_database(engine, config)
     clock = clock or SystemClock()
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    leadbot = Leadbot(settings=settings, config=config, engine=engine, clock=clock, client=client,
-                      relay=OutboxRelay(engine, client, clock, poll_every=relay_poll_every))
+    leadbot = Leadbot(
+        settings=settings,
+        config=config,
+        engine=engine,
+        clock=clock,
+        client=client,
+        relay=OutboxRelay(engine, client, clock, poll_every=relay_poll_every),
+    )
     leadbot.bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "socket-mode-only",

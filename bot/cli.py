@@ -23,8 +23,10 @@ def cmd_check_config(settings: Settings, _args) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     roles = {role: len(config.members_with_role(role)) for role in ("sdr", "ae", "manager")}
-    print(f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
-          f"first touch {config.sla.first_touch}, hot {config.sla.first_touch_hot})")
+    print(
+        f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
+        f"first touch {config.sla.first_touch}, hot {config.sla.first_touch_hot})"
+    )
     return 0
 
 
@@ -62,8 +64,9 @@ def cmd_serve(settings: Settings, args) -> int:
         SocketModeHandler(leadbot.bolt, settings.slack_app_token).connect()
         logging.info("Socket Mode connected; Slack events arrive over the socket")
     server = make_http_server(leadbot.web, host=args.host, port=settings.port)
-    logging.info("Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host,
-                 server.effective_port)
+    logging.info(
+        "Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host, server.effective_port
+    )
     try:
         server.run()
     except KeyboardInterrupt:
@@ -88,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(
-        run=cmd_check_config)
+        run=cmd_check_config
+    )
     return parser
 
 

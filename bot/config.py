@@ -28,9 +28,29 @@ SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 
 FREE_EMAIL_DOMAINS = [
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com", "live.com",
-    "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com", "gmx.com",
-    "gmx.de", "web.de", "mail.com", "yandex.com", "yandex.ru", "zoho.com", "qq.com", "163.com",
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+    "qq.com",
+    "163.com",
 ]
 
 
@@ -165,8 +185,11 @@ def parse_config(data: object, source: str) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         lines = [f"{key}: {problem}" for key, problem in map(_describe, exc.errors())]
-        raise ConfigError(f"{source}: " + "; ".join(lines) if len(lines) == 1 else
-                          f"{source} has {len(lines)} problems:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(
+            f"{source}: " + "; ".join(lines)
+            if len(lines) == 1
+            else f"{source} has {len(lines)} problems:\n  " + "\n  ".join(lines)
+        ) from None
 
 
 def load_config(path: str | Path) -> Config:

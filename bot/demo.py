@@ -42,15 +42,42 @@ routing: {fallback: U0MGR1}
 """
 
 SAMPLE_LEADS = [
-    {"email": "jordan.blake@northwind.io", "first_name": "Jordan", "last_name": "Blake", "company": "Northwind",
-     "title": "VP Engineering", "company_size": "201-500", "country": "US", "industry": "Software",
-     "source": "Website", "demo_request": True, "pages_visited": ["/pricing", "/demo"], "utm_source": "google",
-     "utm_medium": "cpc", "utm_campaign": "brand-q4"},
-    {"email": "priya@fabrikam.co.uk", "first_name": "Priya", "last_name": "Natarajan", "company": "Fabrikam",
-     "title": "Head of Operations", "company_size": 120, "country": "GB", "industry": "Fintech",
-     "source": "Webinar", "pages_visited": ["/blog/speed-to-lead"]},
-    {"email": "lee.student@gmail.com", "first_name": "Lee", "last_name": "Park", "title": "Student",
-     "country": "KR", "source": "Content download"},
+    {
+        "email": "jordan.blake@northwind.io",
+        "first_name": "Jordan",
+        "last_name": "Blake",
+        "company": "Northwind",
+        "title": "VP Engineering",
+        "company_size": "201-500",
+        "country": "US",
+        "industry": "Software",
+        "source": "Website",
+        "demo_request": True,
+        "pages_visited": ["/pricing", "/demo"],
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "brand-q4",
+    },
+    {
+        "email": "priya@fabrikam.co.uk",
+        "first_name": "Priya",
+        "last_name": "Natarajan",
+        "company": "Fabrikam",
+        "title": "Head of Operations",
+        "company_size": 120,
+        "country": "GB",
+        "industry": "Fintech",
+        "source": "Webinar",
+        "pages_visited": ["/blog/speed-to-lead"],
+    },
+    {
+        "email": "lee.student@gmail.com",
+        "first_name": "Lee",
+        "last_name": "Park",
+        "title": "Student",
+        "country": "KR",
+        "source": "Content download",
+    },
 ]
 
 
@@ -61,9 +88,13 @@ def run_demo(out: Callable[[str], None] = print) -> int:
 
 def _run(workdir: Path, out: Callable[[str], None]) -> int:
     standin = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8)).start()
-    settings = Settings(slack_bot_token=standin.bot_token, slack_signing_secret=secrets.token_hex(16),
-                        slack_api_url=standin.base_url, database_url=f"sqlite:///{workdir / 'demo.db'}",
-                        intake_token=secrets.token_urlsafe(24))
+    settings = Settings(
+        slack_bot_token=standin.bot_token,
+        slack_signing_secret=secrets.token_hex(16),
+        slack_api_url=standin.base_url,
+        database_url=f"sqlite:///{workdir / 'demo.db'}",
+        intake_token=secrets.token_urlsafe(24),
+    )
     config = parse_config(yaml.safe_load(DEMO_CONFIG), "demo config")
     names = {m.slack_id: m.name for m in config.team}
     # The demo's own clock, so that it can let a few minutes pass before the SDR calls.
@@ -73,17 +104,24 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
     base = server.url
     try:
-        out("Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
-            f"{standin.url}; nothing leaves this machine.")
+        out(
+            "Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
+            f"{standin.url}; nothing leaves this machine."
+        )
         out(f"The real Leadbot server runs on {base} with a fresh SQLite database in {workdir}.\n")
         first_alert = None
         for lead in SAMPLE_LEADS:
             out(f"── A form posts a lead: POST {base}/leads  ({lead['email']})")
-            status, body, _ = post(f"{base}/leads", json.dumps(lead), {
-                "Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"})
+            status, body, _ = post(
+                f"{base}/leads",
+                json.dumps(lead),
+                {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
+            )
             answer = json.loads(body)
-            out(f"   → HTTP {status}: lead #{answer['id']}, owner {names[answer['owner']]}, score {answer['score']}, "
-                f"first touch due {answer['first_touch_due_at']}")
+            out(
+                f"   → HTTP {status}: lead #{answer['id']}, owner {names[answer['owner']]}, score {answer['score']}, "
+                f"first touch due {answer['first_touch_due_at']}"
+            )
             channel = standin.dm_channel(answer["owner"])
             alert = standin.wait_for(lambda a=answer, ch=channel: _alert_for(standin, ch, a["id"]))
             out(f"   {names[answer['owner']]} gets this DM in Slack:")
@@ -107,14 +145,19 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         with read_session(leadbot.engine) as session:
             stored = lead_store.get_lead(session, answer["id"])
             log = lead_store.activities(session, answer["id"])
-        out(f"   What changed: stage new → {stored.stage}, first touch by {names[stored.first_touch_by]} via "
-            f"{stored.first_touch_via} at {stored.first_touch_at:%H:%M:%S} UTC. Activity log for lead #{stored.id}:")
+        out(
+            f"   What changed: stage new → {stored.stage}, first touch by {names[stored.first_touch_by]} via "
+            f"{stored.first_touch_via} at {stored.first_touch_at:%H:%M:%S} UTC. Activity log for lead #{stored.id}:"
+        )
         for entry in log:
             out(f"     {entry.at:%H:%M:%S}  {entry.actor:<8} {entry.kind}")
 
         out(f"\n── The same person fills in the form again: POST {base}/leads")
-        status, body, _ = post(f"{base}/leads", json.dumps(SAMPLE_LEADS[0]), {
-            "Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"})
+        status, body, _ = post(
+            f"{base}/leads",
+            json.dumps(SAMPLE_LEADS[0]),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
+        )
         out(f"   → HTTP {status}: no new lead; {json.loads(body)['id']} gets the touch, and its owner hears of it:")
         notice = standin.wait_for(lambda: [m for m in standin.messages_in(alert["channel"]) if m["thread_ts"]])
         out(_indent(render_message(notice[-1], names)))
@@ -131,17 +174,26 @@ def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:
     return next((m for m in standin.messages_in(channel) if f"Lead #{lead_id} " in json.dumps(m["blocks"])), None)
 
 
-def _click_contacted(standin: FakeSlack, settings: Settings, base: str, user_id: str, alert: dict, via: str,
-                     user_name: str) -> int:
+def _click_contacted(
+    standin: FakeSlack, settings: Settings, base: str, user_id: str, alert: dict, via: str, user_name: str
+) -> int:
     actions = next(b for b in alert["blocks"] if b["type"] == "actions")
     menu = actions["elements"][0]
     option = next(o for o in menu["options"] if json.loads(o["value"])["via"] == via)
     payload = block_actions_payload(
-        user_id=user_id, user_name=user_name, channel_id=alert["channel"], message=alert,
+        user_id=user_id,
+        user_name=user_name,
+        channel_id=alert["channel"],
+        message=alert,
         response_url=standin.response_url(user_name),
-        action=select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"]))
-    status, _, _ = post_signed(f"{base}/slack/events", interactive_body(payload), settings.slack_signing_secret,
-                               "application/x-www-form-urlencoded")
+        action=select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"]),
+    )
+    status, _, _ = post_signed(
+        f"{base}/slack/events",
+        interactive_body(payload),
+        settings.slack_signing_secret,
+        "application/x-www-form-urlencoded",
+    )
     return status
 
 

@@ -98,25 +98,54 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
     free = email_domain in {d.lower() for d in config.scoring.free_email_domains}
     size = str(data.company_size) if data.company_size is not None else None
     score = score_lead(
-        ScoringInput(email_domain=email_domain, industry=data.industry, company_size=size, country=data.country,
-                     region=data.region, title=data.title, demo_request=data.demo_request,
-                     pricing_page_visit=data.pricing_page_visit, pages_visited=tuple(data.pages_visited)),
+        ScoringInput(
+            email_domain=email_domain,
+            industry=data.industry,
+            company_size=size,
+            country=data.country,
+            region=data.region,
+            title=data.title,
+            demo_request=data.demo_request,
+            pricing_page_visit=data.pricing_page_visit,
+            pages_visited=tuple(data.pages_visited),
+        ),
         config.scoring,
     )
     sla = config.sla.first_touch_hot if score.hot else config.sla.first_touch
     return Lead(
-        email=data.email, email_norm=normalise_email(data.email),
+        email=data.email,
+        email_norm=normalise_email(data.email),
         domain=(data.domain or (None if free else email_domain)),
-        first_name=data.first_name, last_name=data.last_name, company=data.company, title=data.title,
-        phone=data.phone, country=data.country, region=data.region, company_size=size, industry=data.industry,
-        product_interest=data.product_interest, source=data.source, lead_source=data.source or "Unknown",
-        utm_source=data.utm_source, utm_medium=data.utm_medium, utm_campaign=data.utm_campaign,
-        utm_term=data.utm_term, utm_content=data.utm_content, demo_request=data.demo_request,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        company=data.company,
+        title=data.title,
+        phone=data.phone,
+        country=data.country,
+        region=data.region,
+        company_size=size,
+        industry=data.industry,
+        product_interest=data.product_interest,
+        source=data.source,
+        lead_source=data.source or "Unknown",
+        utm_source=data.utm_source,
+        utm_medium=data.utm_medium,
+        utm_campaign=data.utm_campaign,
+        utm_term=data.utm_term,
+        utm_content=data.utm_content,
+        demo_request=data.demo_request,
         pages_visited=list(data.pages_visited),
         external_id=str(data.external_id) if data.external_id is not None else None,
         extra=dict(data.model_extra or {}) | ({"pricing_page_visit": True} if data.pricing_page_visit else {}),
-        score=score.points, score_reasons=[r.as_dict() for r in score.reasons], hot=score.hot,
-        stage=Stage.NEW, lifecycle_stage="mql" if score.mql else "lead", is_open=True, created_at=now, assigned_at=now, first_touch_due_at=now + sla,
+        score=score.points,
+        score_reasons=[r.as_dict() for r in score.reasons],
+        hot=score.hot,
+        stage=Stage.NEW,
+        lifecycle_stage="mql" if score.mql else "lead",
+        is_open=True,
+        created_at=now,
+        assigned_at=now,
+        first_touch_due_at=now + sla,
         last_activity_at=now,
     )
 
@@ -126,17 +155,25 @@ def first_touch_sla(lead: Lead, config: Config):
 
 
 def alert_for(lead: Lead, config: Config) -> messages.SlackMessage:
-    return messages.lead_alert(lead, sla=first_touch_sla(lead, config), mql_threshold=config.scoring.mql_threshold,
-                               tz=config.tz)
+    return messages.lead_alert(
+        lead, sla=first_touch_sla(lead, config), mql_threshold=config.scoring.mql_threshold, tz=config.tz
+    )
 
 
 def _record_resubmission(session, existing: Lead, data: LeadIn, now: datetime) -> IntakeResult:
-    lead_store.log_activity(session, existing.id, now, "intake", "resubmitted",
-                            fields=data.model_dump(mode="json", exclude_none=True))
+    lead_store.log_activity(
+        session, existing.id, now, "intake", "resubmitted", fields=data.model_dump(mode="json", exclude_none=True)
+    )
     lead_store.mark_activity(session, existing.id, now)
     notice = messages.resubmission_notice(existing, data.source)
-    outbox_store.enqueue(session, method="chat.postMessage", payload=notice.as_payload(), now=now,
-                         lead_id=existing.id, ref="alert_thread")
+    outbox_store.enqueue(
+        session,
+        method="chat.postMessage",
+        payload=notice.as_payload(),
+        now=now,
+        lead_id=existing.id,
+        ref="alert_thread",
+    )
     return IntakeResult(lead=existing, created=False)
 
 
@@ -160,13 +197,19 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
         lead_store.insert_lead(session, lead)
         lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
-        lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score,
-                                reasons=lead.score_reasons)
-        lead_store.log_activity(session, lead.id, now, "system", "assigned", owner=lead.owner_id,
-                                reason=lead.routing_reason)
+        lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
+        lead_store.log_activity(
+            session, lead.id, now, "system", "assigned", owner=lead.owner_id, reason=lead.routing_reason
+        )
         if lead.score >= config.scoring.mql_threshold:
             lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
         alert = alert_for(lead, config)
-        outbox_store.enqueue(session, method="chat.postMessage", payload={"channel": lead.owner_id, **alert.as_payload()},
-                             now=now, lead_id=lead.id, ref="alert")
+        outbox_store.enqueue(
+            session,
+            method="chat.postMessage",
+            payload={"channel": lead.owner_id, **alert.as_payload()},
+            now=now,
+            lead_id=lead.id,
+            ref="alert",
+        )
         return IntakeResult(lead=lead, created=True)

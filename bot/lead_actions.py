@@ -55,8 +55,9 @@ def may_act_on(lead: Lead, actor_id: str, config: Config) -> bool:
     return actor_id == lead.owner_id or config.is_manager(actor_id)
 
 
-def log_first_touch(engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str,
-                    via: ContactMethod) -> TouchResult:
+def log_first_touch(
+    engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, via: ContactMethod
+) -> TouchResult:
     with write_session(engine) as session:
         lead = lead_store.get_lead(session, lead_id)
         if lead is None:
@@ -71,12 +72,22 @@ def log_first_touch(engine: Engine, config: Config, clock: Clock, *, lead_id: in
             return AlreadyLogged(by=lead.first_touch_by, via=lead.first_touch_via, at=lead.first_touch_at)
         session.refresh(lead)
         took = (now - (lead.assigned_at or lead.created_at)).total_seconds()
-        lead_store.log_activity(session, lead_id, now, actor_id, "touch", via=via.value, first=True,
-                                on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
-                                seconds_to_first_touch=took)
-        lead_store.log_activity(session, lead_id, now, actor_id, "stage_changed", **{
-            "from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT})
+        lead_store.log_activity(
+            session,
+            lead_id,
+            now,
+            actor_id,
+            "touch",
+            via=via.value,
+            first=True,
+            on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
+            seconds_to_first_touch=took,
+        )
+        lead_store.log_activity(
+            session, lead_id, now, actor_id, "stage_changed", **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT}
+        )
         alert = alert_for(lead, config)
-        outbox_store.enqueue(session, method="chat.update", payload=alert.as_payload(), now=now, lead_id=lead_id,
-                             ref="alert")
+        outbox_store.enqueue(
+            session, method="chat.update", payload=alert.as_payload(), now=now, lead_id=lead_id, ref="alert"
+        )
         return TouchLogged(lead=lead)

@@ -76,25 +76,31 @@ def lead_title(lead: Lead) -> str:
 
 def _contacted_menu(lead: Lead) -> ActionsBlock:
     options = [
-        Option(text=PlainTextObject(text=method.label),
-               value=ContactChoice(lead_id=lead.id, via=method).model_dump_json())
+        Option(
+            text=PlainTextObject(text=method.label), value=ContactChoice(lead_id=lead.id, via=method).model_dump_json()
+        )
         for method in ContactMethod
     ]
     return ActionsBlock(
         block_id=f"lead:{lead.id}:actions",
-        elements=[StaticSelectElement(
-            action_id=LeadAction.CONTACTED.value,
-            placeholder=PlainTextObject(text="Contacted via…"),
-            options=options,
-        )],
+        elements=[
+            StaticSelectElement(
+                action_id=LeadAction.CONTACTED.value,
+                placeholder=PlainTextObject(text="Contacted via…"),
+                options=options,
+            )
+        ],
     )
 
 
 def first_touch_summary(lead: Lead, sla: timedelta) -> str:
     """'4m 12s after assignment, within the 15m SLA' (or how far over it)."""
     took = lead.first_touch_at - (lead.assigned_at or lead.created_at)
-    verdict = (f"within the {format_config_duration(sla)} SLA" if took <= sla
-               else f"{format_duration(took - sla)} over the {format_config_duration(sla)} SLA")
+    verdict = (
+        f"within the {format_config_duration(sla)} SLA"
+        if took <= sla
+        else f"{format_duration(took - sla)} over the {format_config_duration(sla)} SLA"
+    )
     return f"{format_duration(took)} after assignment, {verdict}"
 
 
@@ -111,8 +117,14 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
     contact = " · ".join(escape(v) for v in (lead.email, lead.phone) if v)
     blocks.append(SectionBlock(text=_mrkdwn(f"{who}\n{contact}")))
 
-    facts = [("Company", lead.company), ("Title", lead.title), ("Company size", lead.company_size),
-             ("Country", lead.country), ("Industry", lead.industry), ("Source", lead.lead_source)]
+    facts = [
+        ("Company", lead.company),
+        ("Title", lead.title),
+        ("Company size", lead.company_size),
+        ("Country", lead.country),
+        ("Industry", lead.industry),
+        ("Source", lead.lead_source),
+    ]
     fields = [_field(label, value) for label, value in facts if value]
     if fields:
         blocks.append(SectionBlock(fields=fields[:10]))
@@ -126,16 +138,24 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
     stage = Stage.LABELS.get(lead.stage, lead.stage)
     if lead.first_touch_at is None:
         due = slack_date(lead.first_touch_due_at, tz, "{time}") if lead.first_touch_due_at else "soon"
-        blocks.append(SectionBlock(text=_mrkdwn(
-            f"⏱ *First touch due by {due}* ({format_config_duration(sla)} SLA) · Stage: {stage}")))
+        blocks.append(
+            SectionBlock(
+                text=_mrkdwn(f"⏱ *First touch due by {due}* ({format_config_duration(sla)} SLA) · Stage: {stage}")
+            )
+        )
         if lead.is_open:
             blocks.append(_contacted_menu(lead))
     else:
         via = ContactMethod(lead.first_touch_via).label if lead.first_touch_via else "unknown"
         when = slack_date(lead.first_touch_at, tz, "{time}")
-        blocks.append(SectionBlock(text=_mrkdwn(
-            f"✅ *Contacted* by <@{lead.first_touch_by}> via {via} at {when}: "
-            f"{first_touch_summary(lead, sla)}\nStage: {stage}")))
+        blocks.append(
+            SectionBlock(
+                text=_mrkdwn(
+                    f"✅ *Contacted* by <@{lead.first_touch_by}> via {via} at {when}: "
+                    f"{first_touch_summary(lead, sla)}\nStage: {stage}"
+                )
+            )
+        )
     blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
 
     if lead.first_touch_at is None:
@@ -172,10 +192,19 @@ def home_view(name: str, leads: list[Lead], tz: ZoneInfo, now: datetime) -> dict
     for lead in leads[: MAX_VIEW_BLOCKS - 2]:
         if lead.first_touch_at is None and lead.first_touch_due_at:
             left = lead.first_touch_due_at - now
-            timing = (f"first touch due in {format_duration(left)}" if left.total_seconds() >= 0
-                      else f"⚠️ first touch overdue by {format_duration(left)}")
+            timing = (
+                f"first touch due in {format_duration(left)}"
+                if left.total_seconds() >= 0
+                else f"⚠️ first touch overdue by {format_duration(left)}"
+            )
         else:
             timing = Stage.LABELS.get(lead.stage, lead.stage)
-        blocks.append(SectionBlock(text=_mrkdwn(
-            f"*{escape(lead_title(lead))}* · score {lead.score} · {timing}\nLead #{lead.id} · {escape(lead.email)}")))
+        blocks.append(
+            SectionBlock(
+                text=_mrkdwn(
+                    f"*{escape(lead_title(lead))}* · score {lead.score} · {timing}\n"
+                    f"Lead #{lead.id} · {escape(lead.email)}"
+                )
+            )
+        )
     return {"type": "home", "blocks": [b.to_dict() for b in blocks]}

@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def _bearer_token_ok(header: str | None, expected: str | None) -> bool:
     if not expected or not header or not header.startswith("Bearer "):
         return False
-    return hmac.compare_digest(header[len("Bearer "):].strip().encode(), expected.encode())
+    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), expected.encode())
 
 
 def _lead_json(result) -> dict:
@@ -56,8 +56,11 @@ def create_web_app(leadbot: Leadbot) -> Flask:
             except ValueError:
                 # Bolt parses before it verifies; a body it cannot parse still gets 401 unless Slack signed it.
                 body = request.get_data(as_text=True)
-                signed = verifier.is_valid(body, request.headers.get("X-Slack-Request-Timestamp", "0"),
-                                           request.headers.get("X-Slack-Signature", ""))
+                signed = verifier.is_valid(
+                    body,
+                    request.headers.get("X-Slack-Request-Timestamp", "0"),
+                    request.headers.get("X-Slack-Signature", ""),
+                )
                 if not signed:
                     return jsonify(error="invalid_request", detail="bad or missing Slack signature"), 401
                 return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400

@@ -26,16 +26,25 @@ def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -
         ephemeral(respond, OUTDATED)
         return
     leadbot = context["leadbot"]
-    result = log_first_touch(leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.choice.lead_id,
-                             actor_id=click.user_id, via=click.choice.via)
+    result = log_first_touch(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=click.choice.lead_id,
+        actor_id=click.user_id,
+        via=click.choice.via,
+    )
     if isinstance(result, TouchLogged):
         leadbot.relay.kick()
     elif isinstance(result, NotAllowed):
         ephemeral(respond, f"Only <@{result.owner_id}> (the lead's owner) or a manager can log a touch on this lead.")
     elif isinstance(result, AlreadyLogged):
         when = slack_date(result.at, leadbot.config.tz, "{time}")
-        ephemeral(respond, f"Already logged: <@{result.by}> contacted this lead via "
-                           f"{ContactMethod(result.via).label} at {when}. Nothing was changed.")
+        ephemeral(
+            respond,
+            f"Already logged: <@{result.by}> contacted this lead via "
+            f"{ContactMethod(result.via).label} at {when}. Nothing was changed.",
+        )
 
 
 def on_unknown_action(ack: Ack, respond: Respond) -> None:

@@ -38,8 +38,13 @@ def record_first_touch(session: Session, lead_id: int, actor: str, via: str, at:
     result = session.exec(
         update(Lead)
         .where(col(Lead.id) == lead_id, col(Lead.first_touch_at).is_(None), col(Lead.is_open))
-        .values(first_touch_at=at, first_touch_by=actor, first_touch_via=via, last_activity_at=at,
-                stage=Stage.ATTEMPTING_CONTACT)
+        .values(
+            first_touch_at=at,
+            first_touch_by=actor,
+            first_touch_via=via,
+            last_activity_at=at,
+            stage=Stage.ATTEMPTING_CONTACT,
+        )
     )
     return result.rowcount == 1
 

@@ -51,8 +51,15 @@ class TeamMember(SQLModel, table=True):
 class Lead(SQLModel, table=True):
     __tablename__ = "lead"
     # One open lead per email: a second concurrent intake of the same address cannot create a twin.
-    __table_args__ = (Index("ux_lead_open_email", "email_norm", unique=True, sqlite_where=text("is_open"),
-                            postgresql_where=text("is_open")),)
+    __table_args__ = (
+        Index(
+            "ux_lead_open_email",
+            "email_norm",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320)
@@ -136,8 +143,14 @@ class OutboxMessage(SQLModel, table=True):
     """A Slack call recorded in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", sqlite_where=text("sent_at IS NULL AND NOT failed"),
-                            postgresql_where=text("sent_at IS NULL AND NOT failed")),)
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            sqlite_where=text("sent_at IS NULL AND NOT failed"),
+            postgresql_where=text("sent_at IS NULL AND NOT failed"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)

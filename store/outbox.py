@@ -12,10 +12,16 @@ from sqlmodel import Session, col, select
 from store.models import Lead, OutboxMessage
 
 
-def enqueue(session: Session, *, method: str, payload: dict[str, Any], now: datetime,
-            lead_id: int | None = None, ref: str | None = None) -> OutboxMessage:
-    row = OutboxMessage(lead_id=lead_id, method=method, payload=payload, ref=ref, created_at=now,
-                        next_attempt_at=now)
+def enqueue(
+    session: Session,
+    *,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    lead_id: int | None = None,
+    ref: str | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(lead_id=lead_id, method=method, payload=payload, ref=ref, created_at=now, next_attempt_at=now)
     session.add(row)
     return row
 
@@ -28,13 +34,21 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
     """
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
-        and_(earlier.lead_id == OutboxMessage.lead_id, earlier.sent_at.is_(None), ~earlier.failed,
-             earlier.id < OutboxMessage.id)
+        and_(
+            earlier.lead_id == OutboxMessage.lead_id,
+            earlier.sent_at.is_(None),
+            ~earlier.failed,
+            earlier.id < OutboxMessage.id,
+        )
     )
     query = (
         select(OutboxMessage)
-        .where(col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed),
-               col(OutboxMessage.next_attempt_at) <= now, ~blocked)
+        .where(
+            col(OutboxMessage.sent_at).is_(None),
+            ~col(OutboxMessage.failed),
+            col(OutboxMessage.next_attempt_at) <= now,
+            ~blocked,
+        )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
@@ -55,14 +69,16 @@ def alert_location(session: Session, lead_id: int) -> tuple[str | None, str | No
 
 def mark_sent(session: Session, message_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
     session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
         .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None)
     )
 
 
 def mark_retry(session: Session, message_id: int, retry_at: datetime, error: str) -> None:
     session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
         .values(next_attempt_at=retry_at, last_error=error[:500])
     )
 
@@ -75,11 +91,15 @@ def mark_failed(session: Session, message_id: int, error: str) -> None:
 
 def pending_count(session: Session) -> int:
     return session.exec(
-        select(func.count()).select_from(OutboxMessage)
+        select(func.count())
+        .select_from(OutboxMessage)
         .where(col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed))
     ).one()
 
 
 def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.lead_id == lead_id)
-                             .order_by(col(OutboxMessage.id))).all())
+    return list(
+        session.exec(
+            select(OutboxMessage).where(OutboxMessage.lead_id == lead_id).order_by(col(OutboxMessage.id))
+        ).all()
+    )

@@ -25,8 +25,9 @@ def first_touch_counts(session: Session, since: datetime, now: datetime) -> Firs
         select(
             func.count(),
             func.coalesce(func.sum(case((touched, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)), 1),
-                                        else_=0)), 0),
+            func.coalesce(
+                func.sum(case((and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)), 1), else_=0)), 0
+            ),
             func.coalesce(func.sum(case((and_(~touched, col(Lead.first_touch_due_at) < now), 1), else_=0)), 0),
         ).where(col(Lead.created_at) >= since)
     ).one()

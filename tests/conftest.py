@@ -151,8 +151,9 @@ class RunningBot:
     def engine(self):
         return self.leadbot.engine
 
-    def post_lead(self, lead: dict | str | bytes, token: str | None = INTAKE_TOKEN,
-                  content_type: str = "application/json") -> tuple[int, dict]:
+    def post_lead(
+        self, lead: dict | str | bytes, token: str | None = INTAKE_TOKEN, content_type: str = "application/json"
+    ) -> tuple[int, dict]:
         body = lead if isinstance(lead, str | bytes) else json.dumps(lead)
         headers = {"Content-Type": content_type}
         if token is not None:
@@ -162,14 +163,29 @@ class RunningBot:
 
     def alert_for(self, lead_id: int) -> dict:
         """The lead's DM as the fake Slack holds it now (waits for it to arrive)."""
+
         def find():
-            return next((m for m in self.slack.messages.values()
-                         if f"Lead #{lead_id} " in json.dumps(m["blocks"]) and not m["thread_ts"]), None)
+            return next(
+                (
+                    m
+                    for m in self.slack.messages.values()
+                    if f"Lead #{lead_id} " in json.dumps(m["blocks"]) and not m["thread_ts"]
+                ),
+                None,
+            )
+
         return self.slack.wait_for(find)
 
-    def click_contacted(self, lead_id: int, user_id: str, via: str = "call", timestamp: int | None = None,
-                        secret: str = SIGNING_SECRET, option_value: str | None = None,
-                        extra_headers: dict | None = None) -> int:
+    def click_contacted(
+        self,
+        lead_id: int,
+        user_id: str,
+        via: str = "call",
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        option_value: str | None = None,
+        extra_headers: dict | None = None,
+    ) -> int:
         alert = self.alert_for(lead_id)
         actions = next(b for b in alert["blocks"] if b["type"] == "actions")
         menu = actions["elements"][0]
@@ -177,16 +193,32 @@ class RunningBot:
         if option_value is not None:
             option = {**option, "value": option_value}
         action = select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"])
-        return self.send_action(user_id, action, alert, timestamp=timestamp, secret=secret,
-                                extra_headers=extra_headers)
+        return self.send_action(user_id, action, alert, timestamp=timestamp, secret=secret, extra_headers=extra_headers)
 
-    def send_action(self, user_id: str, action: dict, message: dict, timestamp: int | None = None,
-                    secret: str = SIGNING_SECRET, extra_headers: dict | None = None) -> int:
-        payload = block_actions_payload(user_id=user_id, action=action, channel_id=message["channel"],
-                                        message=message, response_url=self.slack.response_url(user_id))
-        status, _, _ = post_signed(f"{self.url}/slack/events", interactive_body(payload), secret,
-                                   "application/x-www-form-urlencoded", timestamp=timestamp,
-                                   extra_headers=extra_headers)
+    def send_action(
+        self,
+        user_id: str,
+        action: dict,
+        message: dict,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        extra_headers: dict | None = None,
+    ) -> int:
+        payload = block_actions_payload(
+            user_id=user_id,
+            action=action,
+            channel_id=message["channel"],
+            message=message,
+            response_url=self.slack.response_url(user_id),
+        )
+        status, _, _ = post_signed(
+            f"{self.url}/slack/events",
+            interactive_body(payload),
+            secret,
+            "application/x-www-form-urlencoded",
+            timestamp=timestamp,
+            extra_headers=extra_headers,
+        )
         return status
 
     def ephemeral_for(self, user_id: str) -> list[dict]:
@@ -195,8 +227,13 @@ class RunningBot:
 
 
 def start_bot(database_url: str, fake_slack: FakeSlack, clock: ManualClock, config: Config | None = None):
-    settings = Settings(slack_bot_token=fake_slack.bot_token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.base_url, database_url=database_url, intake_token=INTAKE_TOKEN)
+    settings = Settings(
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+        database_url=database_url,
+        intake_token=INTAKE_TOKEN,
+    )
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
     leadbot.start()
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()

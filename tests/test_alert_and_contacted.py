@@ -13,9 +13,18 @@ from store import leads as lead_store
 from store.db import read_session
 from tests.conftest import eventually
 
-LEAD = {"email": "jordan@northwind.io", "first_name": "Jordan", "last_name": "Blake", "company": "Northwind",
-        "title": "VP Engineering", "company_size": "201-500", "country": "US", "industry": "Software",
-        "source": "Website", "pages_visited": ["/pricing"]}
+LEAD = {
+    "email": "jordan@northwind.io",
+    "first_name": "Jordan",
+    "last_name": "Blake",
+    "company": "Northwind",
+    "title": "VP Engineering",
+    "company_size": "201-500",
+    "country": "US",
+    "industry": "Software",
+    "source": "Website",
+    "pages_visited": ["/pricing"],
+}
 
 
 def mrkdwn_texts(node) -> list[str]:
@@ -39,9 +48,19 @@ def test_the_owner_gets_a_dm_saying_who_why_and_when(bot):
 
     assert alert["channel"] == bot.slack.dm_channel("U0SDR1")
     blocks = json.dumps(alert["blocks"])
-    for fact in ("Jordan Blake", "Northwind", "VP Engineering", "201-500", "US", "Website", "Score 5",
-                 "Visited the pricing page", "Round robin over active SDRs: 1st of 2", "First touch due by",
-                 "15m SLA"):
+    for fact in (
+        "Jordan Blake",
+        "Northwind",
+        "VP Engineering",
+        "201-500",
+        "US",
+        "Website",
+        "Score 5",
+        "Visited the pricing page",
+        "Round robin over active SDRs: 1st of 2",
+        "First touch due by",
+        "15m SLA",
+    ):
         assert fact in blocks, fact
     assert alert["text"].startswith("New lead for you: Jordan Blake (Northwind), score 5.")
     # The only control is one that works: the Contacted menu with its four ways.
@@ -54,8 +73,13 @@ def test_the_owner_gets_a_dm_saying_who_why_and_when(bot):
 
 
 def test_lead_fields_are_shown_literally_and_ping_nobody(bot):
-    hostile = {**LEAD, "first_name": "<!channel>", "last_name": "<@U0MGR1>", "company": "*Bold* & <http://evil|Co>",
-               "title": "<!here>"}
+    hostile = {
+        **LEAD,
+        "first_name": "<!channel>",
+        "last_name": "<@U0MGR1>",
+        "company": "*Bold* & <http://evil|Co>",
+        "title": "<!here>",
+    }
     _, body = bot.post_lead(hostile)
 
     alert = bot.alert_for(body["id"])
@@ -156,8 +180,11 @@ def test_two_clicks_at_once_record_one_touch(bot):
     bot.alert_for(body["id"])
 
     with ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda via: bot.click_contacted(body["id"], "U0SDR1", via=via),
-                                 ["call", "email", "linkedin", "other"]))
+        statuses = list(
+            pool.map(
+                lambda via: bot.click_contacted(body["id"], "U0SDR1", via=via), ["call", "email", "linkedin", "other"]
+            )
+        )
 
     assert statuses == [200] * 4
     bot.slack.wait_for(lambda: len(bot.ephemeral_for("U0SDR1")) == 3)
@@ -165,8 +192,11 @@ def test_two_clicks_at_once_record_one_touch(bot):
     assert kinds.count("touch") == 1
 
 
-@pytest.mark.parametrize("value", ['{"lead_id": "x", "via": "call"}', "not json", '{"lead_id": 1, "via": "fax"}'],
-                         ids=["bad-id", "not-json", "unknown-method"])
+@pytest.mark.parametrize(
+    "value",
+    ['{"lead_id": "x", "via": "call"}', "not json", '{"lead_id": 1, "via": "fax"}'],
+    ids=["bad-id", "not-json", "unknown-method"],
+)
 def test_a_tampered_or_outdated_choice_gets_an_ephemeral_and_changes_nothing(bot, value):
     _, body = bot.post_lead(LEAD)
     bot.alert_for(body["id"])
@@ -213,8 +243,10 @@ def test_requests_not_signed_by_slack_get_401_and_change_nothing(bot, case):
         status = bot.click_contacted(body["id"], "U0SDR1", timestamp=now + 6 * 60)
     else:
         from bot.standin.requests import post
-        status, _, _ = post(f"{bot.url}/slack/events", "payload=%7B%7D",
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+
+        status, _, _ = post(
+            f"{bot.url}/slack/events", "payload=%7B%7D", {"Content-Type": "application/x-www-form-urlencoded"}
+        )
 
     assert status == 401
     assert _lead(bot, body["id"])[0].first_touch_at is None

@@ -11,8 +11,7 @@ from tests.conftest import SIGNING_SECRET
 
 
 def _command(bot, command: str, text: str, user_id: str = "U0SDR1", secret: str = SIGNING_SECRET) -> tuple:
-    body = slash_command_body(command=command, text=text, user_id=user_id,
-                              response_url=bot.slack.response_url(user_id))
+    body = slash_command_body(command=command, text=text, user_id=user_id, response_url=bot.slack.response_url(user_id))
     status, raw, _ = post_signed(f"{bot.url}/slack/events", body, secret, "application/x-www-form-urlencoded")
     return status, raw
 
@@ -42,8 +41,9 @@ def test_leadstats_acks_then_answers_with_the_weeks_numbers(bot):
 
     assert status == 200 and raw == ""
     reply = bot.slack.wait_for(lambda: bot.ephemeral_for("U0SDR1"))
-    assert reply[-1]["text"] == ("*Last 7 days*: 3 leads in, 1 contacted, 1 within the first-touch SLA (33%), "
-                                 "2 overdue and still untouched.")
+    assert reply[-1]["text"] == (
+        "*Last 7 days*: 3 leads in, 1 contacted, 1 within the first-touch SLA (33%), 2 overdue and still untouched."
+    )
 
 
 def test_a_slash_command_with_a_bad_signature_gets_401(bot):
@@ -55,13 +55,22 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
     bot.post_lead({"email": "first@acme.com", "first_name": "First"})
     bot.post_lead({"email": "other@acme.com"})  # Ana's
     bot.post_lead({"email": "third@acme.com", "first_name": "Third", "demo_request": True})
-    body = event_callback_body({"type": "app_home_opened", "user": "U0SDR1", "channel": "D0SDR1", "tab": "home",
-                                "event_ts": "1515449522000016"}, event_id="Ev0HOME1")
+    body = event_callback_body(
+        {
+            "type": "app_home_opened",
+            "user": "U0SDR1",
+            "channel": "D0SDR1",
+            "tab": "home",
+            "event_ts": "1515449522000016",
+        },
+        event_id="Ev0HOME1",
+    )
 
     for retry in (None, "1"):
         headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
-        status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json",
-                                   extra_headers=headers)
+        status, _, _ = post_signed(
+            f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json", extra_headers=headers
+        )
         assert status == 200
 
     bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == 2)
@@ -72,8 +81,7 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
 
 
 def test_the_messages_tab_publishes_nothing(bot):
-    body = event_callback_body({"type": "app_home_opened", "user": "U0SDR1", "channel": "D0SDR1",
-                                "tab": "messages"})
+    body = event_callback_body({"type": "app_home_opened", "user": "U0SDR1", "channel": "D0SDR1", "tab": "messages"})
     status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json")
     assert status == 200
     time.sleep(0.2)  # nothing to wait for: give a wrong publish the chance to happen
@@ -81,15 +89,17 @@ def test_the_messages_tab_publishes_nothing(bot):
 
 
 def test_url_verification_and_malformed_slack_bodies(bot):
-    challenge = json.dumps({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                            "type": "url_verification"})
+    challenge = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    )
     status, raw, _ = post_signed(f"{bot.url}/slack/events", challenge, SIGNING_SECRET, "application/json")
     assert status == 200 and json.loads(raw)["challenge"].startswith("3eZbrw")
 
     status, raw, _ = post_signed(f"{bot.url}/slack/events", "{not json", SIGNING_SECRET, "application/json")
     assert status == 400 and json.loads(raw)["error"] == "malformed_payload"
-    status, _, _ = post_signed(f"{bot.url}/slack/events", "payload=%7Bbroken", SIGNING_SECRET,
-                               "application/x-www-form-urlencoded")
+    status, _, _ = post_signed(
+        f"{bot.url}/slack/events", "payload=%7Bbroken", SIGNING_SECRET, "application/x-www-form-urlencoded"
+    )
     assert status == 400
     status, _, _ = post(f"{bot.url}/slack/events", "{not json", {"Content-Type": "application/json"})
     assert status == 401

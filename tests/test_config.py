@@ -28,8 +28,13 @@ def test_the_smallest_file_works_exactly_as_written_with_playbook_defaults(tmp_p
     assert config.sla.escalate_after == timedelta(hours=2) and config.sla.reassign_after == timedelta(days=1)
     assert config.sla.ae_response == timedelta(hours=4) and config.sla.max_reassignments == 2
     scoring = config.scoring
-    assert (scoring.icp_match, scoring.demo_request, scoring.pricing_page, scoring.free_email,
-            scoring.mql_threshold) == (15, 10, 5, -10, 40)
+    assert (
+        scoring.icp_match,
+        scoring.demo_request,
+        scoring.pricing_page,
+        scoring.free_email,
+        scoring.mql_threshold,
+    ) == (15, 10, 5, -10, 40)
     assert "gmail.com" in scoring.free_email_domains
     assert config.routing.fallback == "U0MGR1"
 
@@ -54,8 +59,19 @@ def test_the_shipped_example_file_is_valid():
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone", "'Mars/Olympus' is not a time zone"),
         (lambda d: d["team"][0].update(slack_id="sam"), "team[0].slack_id", "does not look like a Slack id"),
     ],
-    ids=["unknown-key", "misspelt-nested-key", "bad-duration", "zero-duration", "unknown-role", "rep-twice",
-         "missing-channel", "missing-channels", "fallback-not-on-team", "bad-timezone", "bad-slack-id"],
+    ids=[
+        "unknown-key",
+        "misspelt-nested-key",
+        "bad-duration",
+        "zero-duration",
+        "unknown-role",
+        "rep-twice",
+        "missing-channel",
+        "missing-channels",
+        "fallback-not-on-team",
+        "bad-timezone",
+        "bad-slack-id",
+    ],
 )
 def test_a_bad_file_gives_one_message_naming_the_file_the_key_and_the_problem(change, key, problem):
     data = copy.deepcopy(yaml.safe_load(MINIMAL_CONFIG))

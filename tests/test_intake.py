@@ -14,11 +14,25 @@ from store.models import Lead, OutboxMessage
 from tests.conftest import count, eventually, stored_nothing
 
 JORDAN = {
-    "email": "Jordan.Blake@Northwind.io", "first_name": "Jordan", "last_name": "Blake", "company": "Northwind",
-    "title": "VP Engineering", "phone": "+1 555 0100", "country": "US", "company_size": "201-500",
-    "industry": "Software", "source": "Website", "utm_source": "google", "utm_medium": "cpc",
-    "utm_campaign": "brand", "utm_term": "lead routing", "utm_content": "ad-1", "demo_request": True,
-    "pages_visited": ["/pricing"], "external_id": "hs-42", "favourite_colour": "teal",
+    "email": "Jordan.Blake@Northwind.io",
+    "first_name": "Jordan",
+    "last_name": "Blake",
+    "company": "Northwind",
+    "title": "VP Engineering",
+    "phone": "+1 555 0100",
+    "country": "US",
+    "company_size": "201-500",
+    "industry": "Software",
+    "source": "Website",
+    "utm_source": "google",
+    "utm_medium": "cpc",
+    "utm_campaign": "brand",
+    "utm_term": "lead routing",
+    "utm_content": "ad-1",
+    "demo_request": True,
+    "pages_visited": ["/pricing"],
+    "external_id": "hs-42",
+    "favourite_colour": "teal",
 }
 
 
@@ -38,7 +52,12 @@ def test_a_lead_is_stored_assigned_and_answered_with_201(bot):
     assert lead.email_norm == "jordan.blake@northwind.io"
     assert lead.domain == "northwind.io"
     assert (lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.utm_term, lead.utm_content) == (
-        "google", "cpc", "brand", "lead routing", "ad-1")
+        "google",
+        "cpc",
+        "brand",
+        "lead routing",
+        "ad-1",
+    )
     assert lead.external_id == "hs-42" and lead.phone == "+1 555 0100"
     assert lead.extra == {"favourite_colour": "teal"}  # unknown fields are kept
     assert lead.hot and lead.stage == "new" and lead.owner_id == "U0SDR1"
@@ -54,12 +73,23 @@ def test_a_lead_is_stored_assigned_and_answered_with_201(bot):
         ('{"first_name": "No Email"}', 422, {"email"}),  # missing email
         ('{"email": "not-an-email"}', 422, {"email"}),  # invalid email
         ('{"email": 42}', 422, {"email"}),  # wrong type
-        ('{"email": "a@b.com", "demo_request": "maybe", "pages_visited": "/pricing", "company": {"x": 1}}',
-         422, {"demo_request", "pages_visited", "company"}),  # several wrong types, each named
+        (
+            '{"email": "a@b.com", "demo_request": "maybe", "pages_visited": "/pricing", "company": {"x": 1}}',
+            422,
+            {"demo_request", "pages_visited", "company"},
+        ),  # several wrong types, each named
         ('{"email": "a@b.com", "company_size": -5}', 422, {"company_size"}),
     ],
-    ids=["malformed-json", "empty-body", "not-an-object", "missing-email", "invalid-email", "email-not-a-string",
-         "wrong-types", "negative-size"],
+    ids=[
+        "malformed-json",
+        "empty-body",
+        "not-an-object",
+        "missing-email",
+        "invalid-email",
+        "email-not-a-string",
+        "wrong-types",
+        "negative-size",
+    ],
 )
 def test_bad_input_is_refused_naming_each_field_and_nothing_is_stored(bot, body, status, bad_fields):
     got_status, answer = bot.post_lead(body)

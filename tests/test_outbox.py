@@ -53,8 +53,9 @@ def _closed_port() -> int:
 
 def test_connection_refused_leaves_the_row_queued_for_a_later_try(engine, clock, fake_slack):
     with write_session(engine) as session:
-        outbox_store.enqueue(session, method="chat.postMessage", payload={"channel": "C1", "text": "hi"},
-                             now=clock.now())
+        outbox_store.enqueue(
+            session, method="chat.postMessage", payload={"channel": "C1", "text": "hi"}, now=clock.now()
+        )
     dead = make_web_client(fake_slack.bot_token, f"http://127.0.0.1:{_closed_port()}/api/")
     for handler in dead.retry_handlers:  # no real-time sleeping between retries in this test
         handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
@@ -77,8 +78,14 @@ def test_an_update_waits_for_the_post_it_updates(bot):
     _, body = bot.post_lead({"email": "a@acme.com"})
     eventually(lambda: _rows(bot.engine)[0].last_error)
     with write_session(bot.engine) as session:  # a change queued while the alert is still unsent
-        outbox_store.enqueue(session, method="chat.update", payload={"text": "changed", "blocks": []},
-                             now=bot.clock.now(), lead_id=body["id"], ref="alert")
+        outbox_store.enqueue(
+            session,
+            method="chat.update",
+            payload={"text": "changed", "blocks": []},
+            now=bot.clock.now(),
+            lead_id=body["id"],
+            ref="alert",
+        )
     bot.leadbot.relay.deliver_due()
     assert bot.slack.calls_to("chat.update", ok=None) == []
 

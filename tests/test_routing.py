@@ -64,5 +64,3 @@ def test_the_rotation_survives_a_restart(database_url, fake_slack, clock):
     stop_bot(leadbot, server)
 
     assert (first, second) == ("U0SDR1", "U0SDR2")
-
-

@@ -52,14 +52,20 @@ def test_leadbot_migrate_creates_and_upgrades_the_schema(tmp_path, monkeypatch, 
     assert main(["migrate"]) == 0
 
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"Database schema: empty → {head_revision()}", f"Database schema: {head_revision()} → {head_revision()}"]
+    assert out == [
+        f"Database schema: empty → {head_revision()}",
+        f"Database schema: {head_revision()} → {head_revision()}",
+    ]
 
 
-@pytest.mark.parametrize(("given", "used"), [
-    ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("sqlite:///leadbot.db", "sqlite:///leadbot.db"),
-])
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///leadbot.db", "sqlite:///leadbot.db"),
+    ],
+)
 def test_database_urls_from_platforms_use_psycopg(given, used):
     assert normalise_database_url(given) == used
 

@@ -48,16 +48,21 @@ def button_action(action_id: str, block_id: str, value: str, text: str = "Button
     }
 
 
-def block_actions_payload(*, user_id: str, action: dict, channel_id: str, message: dict | None,
-                          response_url: str, user_name: str = "rep") -> dict:
+def block_actions_payload(
+    *, user_id: str, action: dict, channel_id: str, message: dict | None, response_url: str, user_name: str = "rep"
+) -> dict:
     """A `block_actions` payload from a click on a bot message (shape of a captured DM click)."""
     payload = {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
         "api_app_id": APP_ID,
         "token": "XXXXXXXXXXXXXXXXXXXXXXXX",
-        "container": {"type": "message", "message_ts": (message or {}).get("ts", ""), "channel_id": channel_id,
-                      "is_ephemeral": message is None},
+        "container": {
+            "type": "message",
+            "message_ts": (message or {}).get("ts", ""),
+            "channel_id": channel_id,
+            "is_ephemeral": message is None,
+        },
         "trigger_id": "1388105719492.1379717998065.9bc163894734c1f415a2c504e81dec91",
         "team": {"id": TEAM_ID, "domain": "leadbot-standin"},
         "channel": {"id": channel_id, "name": "directmessage" if channel_id.startswith("D") else "leads"},
@@ -75,24 +80,51 @@ def interactive_body(payload: dict) -> str:
     return "payload=" + quote(json.dumps(payload))
 
 
-def slash_command_body(*, command: str, text: str, user_id: str, response_url: str, channel_id: str = "C0GENERAL",
-                       user_name: str = "rep") -> str:
-    return urlencode({
-        "token": "XXXXXXXXXXXXXXXXXXXXXXXX", "team_id": TEAM_ID, "team_domain": "leadbot-standin",
-        "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": user_name,
-        "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-    })
+def slash_command_body(
+    *, command: str, text: str, user_id: str, response_url: str, channel_id: str = "C0GENERAL", user_name: str = "rep"
+) -> str:
+    return urlencode(
+        {
+            "token": "XXXXXXXXXXXXXXXXXXXXXXXX",
+            "team_id": TEAM_ID,
+            "team_domain": "leadbot-standin",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        }
+    )
 
 
 def event_callback_body(event: dict, event_id: str = "Ev0LEADBOT01") -> str:
-    return json.dumps({
-        "token": "XXXXXXXXXXXXXXXXXXXXXXXX", "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
-        "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": "U0LEADBOT", "is_bot": True,
-                            "is_enterprise_install": False}],
-        "is_ext_shared_channel": False, "event_context": "4-eyJldCI6ImFwcF9ob21lX29wZW5lZCJ9",
-    })
+    return json.dumps(
+        {
+            "token": "XXXXXXXXXXXXXXXXXXXXXXXX",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": TEAM_ID,
+                    "user_id": "U0LEADBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-eyJldCI6ImFwcF9ob21lX29wZW5lZCJ9",
+        }
+    )
 
 
 def post(url: str, body: str | bytes, headers: dict, timeout: float = 10) -> tuple[int, str, dict]:
@@ -106,7 +138,13 @@ def post(url: str, body: str | bytes, headers: dict, timeout: float = 10) -> tup
         return exc.code, exc.read().decode(), dict(exc.headers)
 
 
-def post_signed(url: str, body: str, signing_secret: str, content_type: str, timestamp: int | None = None,
-                extra_headers: dict | None = None) -> tuple[int, str, dict]:
+def post_signed(
+    url: str,
+    body: str,
+    signing_secret: str,
+    content_type: str,
+    timestamp: int | None = None,
+    extra_headers: dict | None = None,
+) -> tuple[int, str, dict]:
     headers = signed_headers(signing_secret, body, content_type, timestamp) | (extra_headers or {})
     return post(url, body, headers)

@@ -126,8 +126,9 @@ class FakeSlack:
         return f"{self.url}/response/{key}"
 
     def start(self) -> FakeSlack:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-slack", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -136,8 +137,14 @@ class FakeSlack:
         self._server.server_close()
 
     # -- faults ----------------------------------------------------------------------------------
-    def fail_next(self, method: str, status: int = 500, error: str = "internal_error", times: int = 1,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        status: int = 500,
+        error: str = "internal_error",
+        times: int = 1,
+        retry_after: int | None = None,
+    ) -> None:
         with self._cond:
             self._failures.setdefault(method, []).extend([Failure(status, error, retry_after)] * times)
 
@@ -202,8 +209,15 @@ class FakeSlack:
         return None
 
     def _api_auth_test(self, args: dict) -> dict:
-        return {"ok": True, "url": "https://standin.slack.invalid/", "team": "Leadbot stand-in", "user": "leadbot",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0LEADBOT"}
+        return {
+            "ok": True,
+            "url": "https://standin.slack.invalid/",
+            "team": "Leadbot stand-in",
+            "user": "leadbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0LEADBOT",
+        }
 
     def _api_chat_postMessage(self, args: dict) -> dict:
         if not args.get("channel"):
@@ -215,8 +229,17 @@ class FakeSlack:
         thread_ts = args.get("thread_ts")
         if thread_ts and (channel, thread_ts) not in self.messages:
             return {"ok": False, "error": "thread_not_found"}
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": "B0LEADBOT", "ts": ts, "text": args["text"],
-                   "blocks": args.get("blocks") or [], "thread_ts": thread_ts, "channel": channel, "edits": 0}
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": "B0LEADBOT",
+            "ts": ts,
+            "text": args["text"],
+            "blocks": args.get("blocks") or [],
+            "thread_ts": thread_ts,
+            "channel": channel,
+            "edits": 0,
+        }
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -235,8 +258,14 @@ class FakeSlack:
         problem = self._message_problems(args)
         if problem:
             return problem
-        self.responses.append({"channel": args.get("channel"), "user": args.get("user"), "text": args["text"],
-                               "response_type": "ephemeral"})
+        self.responses.append(
+            {
+                "channel": args.get("channel"),
+                "user": args.get("user"),
+                "text": args["text"],
+                "response_type": "ephemeral",
+            }
+        )
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _api_views_publish(self, args: dict) -> dict:
@@ -293,8 +322,9 @@ class FakeSlack:
                 token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
                 with standin._cond:
                     status, headers, body = standin.answer(method, args, token)
-                    standin.calls.append(Call(method, args, bool(body.get("ok")), body.get("error"),
-                                              time.perf_counter() - started))
+                    standin.calls.append(
+                        Call(method, args, bool(body.get("ok")), body.get("error"), time.perf_counter() - started)
+                    )
                     standin._cond.notify_all()
                 self._reply(status, body, headers)
 
