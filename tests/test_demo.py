@@ -1,0 +1,20 @@
+"""`leadbot demo` runs the real flow against the stand-in and says that Slack is simulated."""
+
+from __future__ import annotations
+
+from bot.demo import SAMPLE_LEADS, run_demo
+
+
+def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():
+    lines: list[str] = []
+
+    assert run_demo(out=lines.append) == 0
+
+    text = "\n".join(lines)
+    assert "Slack is SIMULATED" in text
+    assert text.count("→ HTTP 201") == len(SAMPLE_LEADS)
+    assert "New lead: Jordan Blake (Northwind)" in text
+    assert "Only @Sam Rivera (the lead's owner) or a manager can log a touch" in text
+    assert "Contacted by @Sam Rivera via Call" in text and "3m 40s after assignment, within the 5m SLA" in text
+    assert "stage new → attempting_contact" in text
+    assert "→ HTTP 200: no new lead" in text and "came in again via Website" in text
