@@ -59,8 +59,10 @@ def _request(body: dict):
     from slack_bolt.request import BoltRequest
 
     raw = json.dumps(body) if "event" in body else "&".join(f"{k}={v}" for k, v in body.items())
-    return BoltRequest(body=raw, headers={"content-type": ["application/json" if "event" in body else
-                                                          "application/x-www-form-urlencoded"]})
+    return BoltRequest(
+        body=raw,
+        headers={"content-type": ["application/json" if "event" in body else "application/x-www-form-urlencoded"]},
+    )
 
 
 def test_the_bot_scopes_are_the_ones_the_code_uses():

@@ -13,9 +13,18 @@ NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
 def _lead(**fields) -> Lead:
-    base = dict(id=7, email="a@b.com", email_norm="a@b.com", created_at=NOW, assigned_at=NOW,
-                first_touch_due_at=NOW + timedelta(minutes=15), owner_id="U0SDR1", routing_reason="Round robin",
-                score=0, score_reasons=[])
+    base = dict(
+        id=7,
+        email="a@b.com",
+        email_norm="a@b.com",
+        created_at=NOW,
+        assigned_at=NOW,
+        first_touch_due_at=NOW + timedelta(minutes=15),
+        owner_id="U0SDR1",
+        routing_reason="Round robin",
+        score=0,
+        score_reasons=[],
+    )
     return Lead(**(base | fields))
 
 
@@ -25,9 +34,19 @@ def test_escape_neutralises_slacks_control_characters():
 
 def test_an_alert_with_huge_fields_stays_within_slacks_limits_and_has_text():
     huge = "W" * 5000
-    lead = _lead(first_name=huge, last_name=huge, company=huge, title=huge, industry=huge, country=huge,
-                 company_size=huge, source=huge, lead_source=huge, routing_reason=huge,
-                 score_reasons=[{"rule": "r", "points": 1, "detail": huge}] * 30)
+    lead = _lead(
+        first_name=huge,
+        last_name=huge,
+        company=huge,
+        title=huge,
+        industry=huge,
+        country=huge,
+        company_size=huge,
+        source=huge,
+        lead_source=huge,
+        routing_reason=huge,
+        score_reasons=[{"rule": "r", "points": 1, "detail": huge}] * 30,
+    )
 
     message = lead_alert(lead, sla=timedelta(minutes=15), mql_threshold=40, tz=ZoneInfo("America/New_York"))
 

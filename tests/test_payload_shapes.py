@@ -21,8 +21,13 @@ def _shape(node):
 def test_block_actions_have_the_keys_of_a_captured_dm_click():
     real = json.loads((SLACK / "block_actions.dm_button.captured_heybot.json").read_text())
     message = {"type": "message", "user": "U0LEADBOT", "bot_id": "B0LEADBOT", "ts": "1.2", "text": "x", "blocks": []}
-    ours = block_actions_payload(user_id="U0SDR1", action=button_action("a", "b", "v", "Text"), channel_id="D0SDR1",
-                                 message=message, response_url="http://127.0.0.1/response/1")
+    ours = block_actions_payload(
+        user_id="U0SDR1",
+        action=button_action("a", "b", "v", "Text"),
+        channel_id="D0SDR1",
+        message=message,
+        response_url="http://127.0.0.1/response/1",
+    )
 
     assert set(ours) == set(real)
     for key in ("user", "container", "team", "channel"):
@@ -41,9 +46,17 @@ def test_our_signature_matches_slacks_published_vector():
     vector = json.loads((SLACK / "slash_command.signed.slack-docs.vector.json").read_text())
     body = (SLACK / vector["body_file"]).read_text()
 
-    headers = signed_headers(vector["signing_secret"], body, "application/x-www-form-urlencoded",
-                             timestamp=int(vector["headers"]["X-Slack-Request-Timestamp"]))
+    headers = signed_headers(
+        vector["signing_secret"],
+        body,
+        "application/x-www-form-urlencoded",
+        timestamp=int(vector["headers"]["X-Slack-Request-Timestamp"]),
+    )
 
     assert headers["X-Slack-Signature"] == vector["headers"]["X-Slack-Signature"]
-    assert SignatureVerifier(vector["signing_secret"]).is_valid(body, headers["X-Slack-Request-Timestamp"],
-                                                                 headers["X-Slack-Signature"]) is False  # 2018: stale
+    assert (
+        SignatureVerifier(vector["signing_secret"]).is_valid(
+            body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+        )
+        is False
+    )  # 2018: stale
