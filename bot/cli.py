@@ -57,12 +57,21 @@ def cmd_serve(settings: Settings, args) -> int:
         leadbot = build_leadbot(settings, config)
     except SchemaOutdated as exc:
         return _fail(str(exc))
-    leadbot.start()
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError, SlackClientError
 
-        SocketModeHandler(leadbot.bolt, settings.slack_app_token).connect()
-        logging.info("Socket Mode connected; Slack events arrive over the socket")
+        try:
+            SocketModeHandler(leadbot.bolt, settings.slack_app_token).connect()
+        except SlackApiError as exc:
+            return _fail(
+                f"Socket Mode could not connect: Slack answered {exc.response.get('error')!r} "
+                "(check SLACK_APP_TOKEN: an xapp- token with connections:write)"
+            )
+        except (SlackClientError, OSError) as exc:
+            return _fail(f"Socket Mode could not connect: {exc}")
+        logging.info("Socket Mode connected; Slack events arrive over the socket, intake stays on HTTP")
+    leadbot.start()
     server = make_http_server(leadbot.web, host=args.host, port=settings.port)
     logging.info(
         "Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host, server.effective_port

@@ -36,23 +36,35 @@ def _backoff(attempts: int) -> timedelta:
 
 
 class OutboxRelay:
-    def __init__(self, engine: Engine, client: WebClient, clock: Clock, poll_every: float = 1.0, batch: int = 50):
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        clock: Clock,
+        poll_every: float = 1.0,
+        batch: int = 10,
+        workers: int = 2,
+    ):
         self.engine, self.client, self.clock = engine, client, clock
-        self.poll_every, self.batch = poll_every, batch
+        self.poll_every, self.batch, self.workers = poll_every, batch, workers
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- running in the background -------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self._thread.start()
+        # Several senders, because a real Slack call takes tens of milliseconds; the lease and the
+        # one-unsent-row-per-lead rule in claim_due keep them off each other's rows and in order.
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._run, name=f"outbox-relay-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     def kick(self) -> None:
         """Something was just committed: send it now instead of at the next poll."""

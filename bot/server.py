@@ -7,7 +7,7 @@ import threading
 from waitress.server import create_server
 
 
-def make_http_server(wsgi_app, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
+def make_http_server(wsgi_app, host: str = "0.0.0.0", port: int = 3000, threads: int = 8):
     """A waitress server, not yet serving; call `.run()`. Port 0 picks a free one (`.effective_port`)."""
     # Bolt finishes listeners on its own thread pool after ack(), so request threads stay free.
     return create_server(

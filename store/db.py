@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -82,6 +83,15 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+_sqlite_write_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.Lock:
+    with _locks_guard:
+        return _sqlite_write_locks.setdefault(str(engine.url), threading.Lock())
+
+
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """One write transaction: committed on success, rolled back on any error.
@@ -90,10 +100,18 @@ def write_session(engine: Engine) -> Iterator[Session]:
     read-then-write sequences such as the routing rotation atomic. On PostgreSQL callers lock
     the rows they change with SELECT ... FOR UPDATE.
     """
-    bind = engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
-    with Session(bind, expire_on_commit=False) as session:
-        with session.begin():
+    if not is_sqlite(engine):
+        with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
+        return
+    # Threads of one process queue here instead of in SQLite's busy handler, which sleeps in steps
+    # of up to 100 ms; other processes (a separate worker) still wait on busy_timeout.
+    with (
+        _sqlite_write_lock(engine),
+        Session(engine.execution_options(sqlite_immediate=True), expire_on_commit=False) as session,
+        session.begin(),
+    ):
+        yield session
 
 
 @contextmanager

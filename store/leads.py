@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, text, update
 from sqlmodel import Session, col, select
 
 from store.models import Activity, Lead, Stage
@@ -70,3 +70,17 @@ def open_leads_for_owner(session: Session, owner_id: str, limit: int) -> list[Le
 
 def count_leads(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Lead)).one()
+
+
+def bulk_insert(session: Session, leads: list[dict[str, Any]], activities: list[dict[str, Any]]) -> None:
+    """Many rows at once (benchmarks seed history with this); ids must be given."""
+    if leads:
+        session.exec(insert(Lead), params=leads)
+        if session.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence behind
+            session.exec(text("SELECT setval(pg_get_serial_sequence('lead', 'id'), (SELECT max(id) FROM lead))"))
+    if activities:
+        session.exec(insert(Activity), params=activities)
+
+
+def max_lead_id(session: Session) -> int:
+    return session.exec(select(func.coalesce(func.max(Lead.id), 0))).one()

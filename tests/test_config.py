@@ -147,3 +147,21 @@ def test_serve_names_the_missing_slack_settings(tmp_path, monkeypatch, capsys):
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "SLACK_BOT_TOKEN, LEADBOT_INTAKE_TOKEN, SLACK_SIGNING_SECRET" in err and "leadbot demo" in err
+
+
+def test_serve_in_socket_mode_connects_through_slack_api_url_and_says_why_it_cannot(
+    tmp_path, monkeypatch, capsys, fake_slack
+):
+    monkeypatch.setenv("LEADBOT_CONFIG", str(_write(tmp_path, MINIMAL_CONFIG)))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-revoked")
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.base_url)
+    monkeypatch.setenv("LEADBOT_INTAKE_TOKEN", "t")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'socket.db'}")
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)  # not needed in Socket Mode
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["serve"]) == 2
+
+    assert [c.method for c in fake_slack.calls] == ["apps.connections.open"]
+    assert "Socket Mode could not connect: Slack answered 'invalid_auth'" in capsys.readouterr().err
