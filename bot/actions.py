@@ -11,6 +11,11 @@ class LeadAction(StrEnum):
     CONTACTED = "lead.contacted"
 
 
+class EscalationAction(StrEnum):
+    REASSIGN_NOW = "escalation.reassign_now"
+    TAKE_IT = "escalation.take_it"
+
+
 class ContactMethod(StrEnum):
     CALL = "call"
     EMAIL = "email"
@@ -29,3 +34,12 @@ class ContactChoice(BaseModel):
 
     lead_id: int
     via: ContactMethod
+
+
+class EscalationChoice(BaseModel):
+    """The value of the buttons on an escalation: which lead, and which idle period it was about."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lead_id: int
+    period: int

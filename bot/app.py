@@ -16,6 +16,7 @@ from bot.outbox import OutboxRelay
 from bot.routing import SDR_POOL
 from bot.settings import Settings
 from bot.slack_client import make_web_client
+from bot.sweep import SweepScheduler
 from store import routing as rotation_store
 from store import team as team_store
 from store.db import make_engine, write_session
@@ -34,11 +35,18 @@ class Leadbot:
     relay: OutboxRelay
     bolt: App = field(init=False)
     web: Flask = field(init=False)
+    sweeper: SweepScheduler | None = None
 
-    def start(self) -> None:
+    def start(self, *, sweep: bool = False) -> None:
+        """Start the outbox relay, and with `sweep` the SLA sweep on its APScheduler interval."""
         self.relay.start()
+        if sweep:
+            self.sweeper = SweepScheduler(self.engine, self.config, self.clock, after_firing=self.relay.kick)
+            self.sweeper.start()
 
     def stop(self) -> None:
+        if self.sweeper:
+            self.sweeper.stop()
         self.relay.stop()
 
 

@@ -71,13 +71,41 @@ def cmd_serve(settings: Settings, args) -> int:
         except (SlackClientError, OSError) as exc:
             return _fail(f"Socket Mode could not connect: {exc}")
         logging.info("Socket Mode connected; Slack events arrive over the socket, intake stays on HTTP")
-    leadbot.start()
+    leadbot.start(sweep=not args.no_sweep)
     server = make_http_server(leadbot.web, host=args.host, port=settings.port)
     logging.info(
         "Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host, server.effective_port
     )
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        leadbot.stop()
+    return 0
+
+
+def cmd_worker(settings: Settings, _args) -> int:
+    """The SLA sweep and the outbox relay without the HTTP server, for a separate Procfile process."""
+    import threading
+
+    from bot.app import build_leadbot
+    from store.migrate import SchemaOutdated
+
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not settings.slack_bot_token:
+        return _fail("set SLACK_BOT_TOKEN (see .env.example)")
+    try:
+        leadbot = build_leadbot(settings, config)
+    except SchemaOutdated as exc:
+        return _fail(str(exc))
+    leadbot.start(sweep=True)
+    logging.info("Leadbot worker: SLA sweep every %s, outbox relay running", config.scheduler.sweep_every)
+    try:
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
@@ -96,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server (and Socket Mode when SLACK_APP_TOKEN is set)")
     serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--no-sweep", action="store_true", help="leave the SLA sweep to `leadbot worker` processes")
     serve.set_defaults(run=cmd_serve)
+    commands.add_parser("worker", help="run the SLA sweep and the outbox relay alone").set_defaults(run=cmd_worker)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(

@@ -5,13 +5,14 @@ Everything the file leaves out takes the playbook's default.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -62,16 +63,70 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name such as America/New_York") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
 class TeamMemberConfig(_Strict):
     slack_id: SlackUserId
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Literal["sdr", "ae", "manager"]
     active: bool = True
+    timezone: TimeZoneName | None = None  # the rep's own business hours, when sla.business_hours is set
 
 
 class ChannelsConfig(_Strict):
     escalations: SlackChannelId
     handoffs: SlackChannelId
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 09:00 as 540 (sexagesimal)
+        return time(value // 60, value % 60)
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day such as 09:00") from None
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class BusinessHoursConfig(_Strict):
+    """Clocks count only open time. Without this section they run 24/7."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    open: ClockTime = time(9)
+    close: ClockTime = time(18)
+    timezone: TimeZoneName | None = None  # default: each rep's own, else the team's
+    holidays: str | None = None  # a country code for public holidays (holidays package), e.g. US, GB, DE
+    holidays_subdivision: str | None = None  # e.g. CA for California
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> BusinessHoursConfig:
+        if self.close <= self.open:
+            raise ValueError("business_hours: close must be later than open")
+        if not self.days:
+            raise ValueError("business_hours: days must name at least one day")
+        if self.holidays:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.holidays, subdiv=self.holidays_subdivision)
+            except NotImplementedError:
+                raise ValueError(f"business_hours: no holiday calendar for {self.holidays!r}") from None
+        return self
 
 
 class SlaConfig(_Strict):
@@ -81,6 +136,12 @@ class SlaConfig(_Strict):
     reassign_after: Duration = timedelta(hours=24)
     ae_response: Duration = timedelta(hours=4)
     max_reassignments: Annotated[int, Field(ge=0)] = 2
+    # A reminder when this share of the first-touch (and AE response) time has passed; null for none.
+    reminder_at: Annotated[float, Field(gt=0, lt=1)] | None = 0.8
+    business_hours: BusinessHoursConfig | None = None
+
+    def first_touch_for(self, hot: bool) -> timedelta:
+        return self.first_touch_hot if hot else self.first_touch
 
 
 class CompanySizeRange(_Strict):
@@ -109,6 +170,10 @@ class ScoringConfig(_Strict):
     free_email_domains: list[str] = FREE_EMAIL_DOMAINS
 
 
+class SchedulerConfig(_Strict):
+    sweep_every: Duration = timedelta(seconds=15)
+
+
 class RoutingConfig(_Strict):
     fallback: SlackUserId
 
@@ -120,15 +185,12 @@ class Config(_Strict):
     sla: SlaConfig = SlaConfig()
     scoring: ScoringConfig = ScoringConfig()
     routing: RoutingConfig
+    scheduler: SchedulerConfig = SchedulerConfig()
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name such as America/New_York") from None
-        return value
+        return _check_timezone(value)
 
     @field_validator("team")
     @classmethod

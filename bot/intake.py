@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, Validat
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot import messages
+from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
 from bot.routing import assign_new_lead
@@ -111,7 +111,6 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         ),
         config.scoring,
     )
-    sla = config.sla.first_touch_hot if score.hot else config.sla.first_touch
     return Lead(
         email=data.email,
         email_norm=normalise_email(data.email),
@@ -145,18 +144,7 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         is_open=True,
         created_at=now,
         assigned_at=now,
-        first_touch_due_at=now + sla,
         last_activity_at=now,
-    )
-
-
-def first_touch_sla(lead: Lead, config: Config):
-    return config.sla.first_touch_hot if lead.hot else config.sla.first_touch
-
-
-def alert_for(lead: Lead, config: Config) -> messages.SlackMessage:
-    return messages.lead_alert(
-        lead, sla=first_touch_sla(lead, config), mql_threshold=config.scoring.mql_threshold, tz=config.tz
     )
 
 
@@ -164,7 +152,7 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, now: datetime) -
     lead_store.log_activity(
         session, existing.id, now, "intake", "resubmitted", fields=data.model_dump(mode="json", exclude_none=True)
     )
-    lead_store.mark_activity(session, existing.id, now)
+    # Not the owner's activity, so the idle clocks keep running.
     notice = messages.resubmission_notice(existing, data.source)
     outbox_store.enqueue(
         session,
@@ -195,7 +183,9 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         lead = _new_lead(data, config, now)
         assignment = assign_new_lead(session, config)
         lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
+        lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
         lead_store.insert_lead(session, lead)
+        sla.start_clocks(session, lead, config, now)
         lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
         lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
         lead_store.log_activity(
@@ -203,7 +193,7 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         )
         if lead.score >= config.scoring.mql_threshold:
             lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
-        alert = alert_for(lead, config)
+        alert = messages.alert_for(lead, config)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",

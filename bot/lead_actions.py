@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot import sla
 from bot.actions import ContactMethod
 from bot.clock import Clock
 from bot.config import Config
-from bot.intake import alert_for
+from bot.messages import alert_for, escape
+from bot.messages import escalation as escalation_message
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -86,8 +88,67 @@ def log_first_touch(
         lead_store.log_activity(
             session, lead_id, now, actor_id, "stage_changed", **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT}
         )
+        sla.stop_first_touch_clock(session, lead)
+        sla.restart_idle_clocks(session, lead, config, now)
         alert = alert_for(lead, config)
         outbox_store.enqueue(
             session, method="chat.update", payload=alert.as_payload(), now=now, lead_id=lead_id, ref="alert"
         )
         return TouchLogged(lead=lead)
+
+
+@dataclass(frozen=True)
+class Reassigned:
+    lead: Lead
+    new_owner: str
+
+
+@dataclass(frozen=True)
+class AlreadyHandled:
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class ManagersOnly:
+    pass
+
+
+EscalationResult = Reassigned | AlreadyHandled | ManagersOnly | NotAllowed
+
+
+def act_on_escalation(
+    engine: Engine, config: Config, clock: Clock, *, lead_id: int, period: int, actor_id: str, take: bool
+) -> EscalationResult:
+    """Reassign now (managers) or Take it (the clicking manager or SDR becomes the owner).
+
+    The button carries the idle period it was raised for: once anyone has acted, or the lead moved
+    on, a late click finds a newer period and changes nothing.
+    """
+    member = config.member(actor_id)
+    if take and (member is None or member.role not in ("sdr", "manager")):
+        return NotAllowed(owner_id=config.routing.fallback)
+    if not take and not config.is_manager(actor_id):
+        return ManagersOnly()
+    with write_session(engine) as session:
+        lead = lead_store.get_lead(session, lead_id)
+        if lead is None:
+            raise LeadNotFound(lead_id)
+        if lead.idle_period != period or not lead.is_open:
+            return AlreadyHandled(owner_id=lead.owner_id)
+        now, escalated_owner = clock.now(), lead.owner_id
+        why = (
+            f"taken from an escalation by {member.name}" if take else f"reassigned from an escalation by {member.name}"
+        )
+        change = sla.reassign_lead(session, lead, config, now, actor=actor_id, why=why, to=actor_id if take else None)
+        resolved = escalation_message(
+            lead, owner=escalated_owner, resolved=f"Now owned by <@{change.new_owner}> ({escape(why)})."
+        )
+        outbox_store.enqueue(
+            session,
+            method="chat.update",
+            payload={"channel": config.channels.escalations, **resolved.as_payload()},
+            now=now,
+            lead_id=lead_id,
+            ref="escalation",
+        )
+        return Reassigned(lead=lead, new_owner=change.new_owner)

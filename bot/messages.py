@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -21,7 +22,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.actions import ContactChoice, ContactMethod, LeadAction
+from bot.actions import ContactChoice, ContactMethod, EscalationAction, EscalationChoice, LeadAction
+from bot.config import Config
 from bot.durations import format_config_duration, format_duration
 from store.models import Lead, Stage
 
@@ -166,11 +168,101 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
     return _finish(text, blocks)
 
 
+def alert_for(lead: Lead, config: Config) -> SlackMessage:
+    """The owner's alert as the config says: the lead's SLA, the MQL threshold, the team's zone."""
+    return lead_alert(
+        lead, sla=config.sla.first_touch_for(lead.hot), mql_threshold=config.scoring.mql_threshold, tz=config.tz
+    )
+
+
 def resubmission_notice(lead: Lead, source: str | None) -> SlackMessage:
     """Told in the alert's thread when the same person comes in again while the lead is open."""
     via = f" via {escape(source)}" if source else ""
     text = f"{escape(lead.display_name)} came in again{via}. Logged as a new touch on this lead."
     return _finish(text, [SectionBlock(text=_mrkdwn(f"🔁 {text}"))])
+
+
+def _note(text: str, emoji: str) -> SlackMessage:
+    return _finish(text, [SectionBlock(text=_mrkdwn(f"{emoji} {text}"))])
+
+
+def first_touch_reminder(lead: Lead, now: datetime) -> SlackMessage:
+    left = format_duration(lead.first_touch_due_at - now) if lead.first_touch_due_at else "soon"
+    return _note(f"First touch on {escape(lead_title(lead))} is due in {left}.", "⏰")
+
+
+def first_touch_breached(lead: Lead, sla: timedelta) -> SlackMessage:
+    return _note(
+        f"First touch on {escape(lead_title(lead))} is overdue: the {format_config_duration(sla)} SLA has passed. "
+        "Reach out now; managers hear about leads left untouched.",
+        "⚠️",
+    )
+
+
+def escalation(
+    lead: Lead, idle: str | None = None, *, owner: str | None = None, resolved: str | None = None
+) -> SlackMessage:
+    """Posted in the escalations channel; managers reassign the lead or take it from here."""
+    quiet = f"No activity for {idle}" if idle else "No activity"
+    text = f"{quiet} on {escape(lead_title(lead))}, owned by <@{owner or lead.owner_id}>."
+    blocks: list = [
+        SectionBlock(text=_mrkdwn(f"🚨 *Escalation:* {text}")),
+        ContextBlock(
+            elements=[
+                _mrkdwn(
+                    f"Lead #{lead.id} · score {lead.score} · {escape(lead.lead_source)} · "
+                    f"{Stage.LABELS.get(lead.stage, lead.stage)}"
+                )
+            ]
+        ),
+    ]
+    if resolved:
+        blocks.append(SectionBlock(text=_mrkdwn(f"✅ {resolved}")))
+    else:
+        value = EscalationChoice(lead_id=lead.id, period=lead.idle_period).model_dump_json()
+        blocks.append(
+            ActionsBlock(
+                block_id=f"escalation:{lead.id}",
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Reassign now"),
+                        action_id=EscalationAction.REASSIGN_NOW.value,
+                        value=value,
+                        style="danger",
+                    ),
+                    ButtonElement(
+                        text=PlainTextObject(text="Take it"),
+                        action_id=EscalationAction.TAKE_IT.value,
+                        value=value,
+                        style="primary",
+                    ),
+                ],
+            )
+        )
+    return _finish(f"Escalation: {text}", blocks)
+
+
+def reassigned_away(lead: Lead, old_owner: str, new_owner: str, why: str) -> SlackMessage:
+    return _note(f"{escape(lead_title(lead))} was reassigned from you to <@{new_owner}> ({escape(why)}).", "🔁")
+
+
+def reassignment_notice(lead: Lead, old_owner: str | None, new_owner: str, why: str) -> SlackMessage:
+    before = f"<@{old_owner}>" if old_owner else "nobody"
+    return _note(
+        f"Lead #{lead.id} {escape(lead_title(lead))} reassigned from {before} to <@{new_owner}> ({escape(why)}).", "🔁"
+    )
+
+
+def ae_reminder(lead: Lead) -> SlackMessage:
+    return _note(f"The SQL {escape(lead_title(lead))} is waiting for you to accept or reject it.", "⏰")
+
+
+def ae_escalation(lead: Lead, sla: timedelta) -> SlackMessage:
+    return _note(
+        f"<@{lead.ae_id}> has not accepted or rejected the SQL {escape(lead_title(lead))} within "
+        f"{format_config_duration(sla)} (lead #{lead.id}).",
+        "🚨",
+    )
 
 
 LEADBOT_HELP = (

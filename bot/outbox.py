@@ -23,7 +23,8 @@ from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+# Longer than the slowest send: a 10 s timeout, and slack-sdk's retries sleeping through Retry-After.
+LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -50,6 +51,10 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        # Rows this process is sending now: a lease that runs out mid-send (a clock that jumps) must
+        # not let another worker of the same process send the row a second time.
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
 
     # -- running in the background -------------------------------------------------------------
     def start(self) -> None:
@@ -86,7 +91,15 @@ class OutboxRelay:
             rows = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
         # claim_due hands out at most the oldest unsent row per lead, so sending in order is enough.
         for row in rows:
-            self._deliver(row)
+            with self._in_flight_lock:
+                if row.id in self._in_flight:
+                    continue
+                self._in_flight.add(row.id)
+            try:
+                self._deliver(row)
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight.discard(row.id)
         return len(rows)
 
     def _deliver(self, row: OutboxMessage) -> bool:
@@ -110,21 +123,26 @@ class OutboxRelay:
         channel, ts = response.get("channel"), response.get("ts")
         with write_session(self.engine) as session:
             outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
-            if row.ref == "alert" and row.method == "chat.postMessage" and channel and ts:
-                lead_store.set_alert_location(session, row.lead_id, channel, ts)
+            if row.method == "chat.postMessage" and channel and ts and row.ref in ("alert", "escalation"):
+                lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
 
     def _resolve(self, row: OutboxMessage) -> dict:
-        """Fill in where the lead's alert lives for updates and thread replies."""
-        if row.ref not in ("alert", "alert_thread") or row.method == "chat.postMessage" and row.ref == "alert":
+        """Fill in where the lead's alert (or escalation) lives, for updates and thread replies."""
+        posts_new = row.method == "chat.postMessage" and row.ref in ("alert", "escalation")
+        if row.ref not in ("alert", "alert_thread", "escalation") or posts_new:
             return row.payload
         with read_session(self.engine) as session:
-            channel, ts = outbox_store.alert_location(session, row.lead_id)
-        if not channel or not ts:
+            lead = lead_store.get_lead(session, row.lead_id)
+        if row.ref == "escalation":
+            if not lead or not lead.escalation_ts:
+                raise PermanentFailure("the escalation was never posted, so there is nothing to update")
+            return {**row.payload, "ts": lead.escalation_ts}
+        if not lead or not lead.alert_channel or not lead.alert_ts:
             raise PermanentFailure("the lead's alert was never posted, so there is nothing to update")
         if row.ref == "alert_thread":
-            return {**row.payload, "channel": channel, "thread_ts": ts}
-        return {**row.payload, "channel": channel, "ts": ts}
+            return {**row.payload, "channel": lead.alert_channel, "thread_ts": lead.alert_ts}
+        return {**row.payload, "channel": lead.alert_channel, "ts": lead.alert_ts}
 
     def _retry_later(self, row: OutboxMessage, error: str) -> None:
         log.warning("outbox %s for lead %s will be retried: %s", row.id, row.lead_id, error)

@@ -6,10 +6,19 @@ import re
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.actions import ContactMethod, LeadAction
-from bot.lead_actions import AlreadyLogged, NotAllowed, TouchLogged, log_first_touch
+from bot.actions import ContactMethod, EscalationAction, LeadAction
+from bot.lead_actions import (
+    AlreadyHandled,
+    AlreadyLogged,
+    ManagersOnly,
+    NotAllowed,
+    Reassigned,
+    TouchLogged,
+    act_on_escalation,
+    log_first_touch,
+)
 from bot.messages import slack_date
-from handlers.payloads import BadPayload, ContactedClick
+from handlers.payloads import BadPayload, ContactedClick, EscalationClick
 
 OUTDATED = "That control is out of date or unreadable, so nothing was changed. Use the latest lead message."
 
@@ -47,6 +56,41 @@ def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -
         )
 
 
+def _on_escalation(ack: Ack, body: dict, respond: Respond, context: BoltContext, take: bool) -> None:
+    ack()
+    try:
+        click = EscalationClick.parse(body)
+    except BadPayload:
+        ephemeral(respond, OUTDATED)
+        return
+    leadbot = context["leadbot"]
+    result = act_on_escalation(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=click.choice.lead_id,
+        period=click.choice.period,
+        actor_id=click.user_id,
+        take=take,
+    )
+    if isinstance(result, Reassigned):
+        leadbot.relay.kick()
+    elif isinstance(result, AlreadyHandled):
+        ephemeral(respond, f"Already handled: the lead is now with <@{result.owner_id}>, so nothing was changed.")
+    elif isinstance(result, ManagersOnly):
+        ephemeral(respond, "Only a manager can reassign a lead from here. You can *Take it* yourself.")
+    elif isinstance(result, NotAllowed):
+        ephemeral(respond, "Only managers and SDRs on the Leadbot team can take a lead.")
+
+
+def on_reassign_now(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
+    _on_escalation(ack, body, respond, context, take=False)
+
+
+def on_take_it(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
+    _on_escalation(ack, body, respond, context, take=True)
+
+
 def on_unknown_action(ack: Ack, respond: Respond) -> None:
     ack()
     ephemeral(respond, "Leadbot doesn't know that button (it may be from an older version), so nothing was changed.")
@@ -54,5 +98,7 @@ def on_unknown_action(ack: Ack, respond: Respond) -> None:
 
 def register(app: App) -> None:
     app.action(LeadAction.CONTACTED.value)(on_contacted)
+    app.action(EscalationAction.REASSIGN_NOW.value)(on_reassign_now)
+    app.action(EscalationAction.TAKE_IT.value)(on_take_it)
     # Registered last: Bolt runs the first listener that matches.
     app.action(re.compile(".*"))(on_unknown_action)

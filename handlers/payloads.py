@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.actions import ContactChoice
+from bot.actions import ContactChoice, EscalationChoice
 
 
 class BadPayload(Exception):
@@ -34,4 +34,18 @@ class ContactedClick:
             choice = ContactChoice.model_validate_json(value)
         except (KeyError, IndexError, TypeError, ValidationError) as exc:
             raise BadPayload(f"unreadable Contacted choice: {exc}") from None
+        return cls(user_id=_user_id(body), choice=choice)
+
+
+@dataclass(frozen=True)
+class EscalationClick:
+    user_id: str
+    choice: EscalationChoice
+
+    @classmethod
+    def parse(cls, body: dict) -> EscalationClick:
+        try:
+            choice = EscalationChoice.model_validate_json(body["actions"][0]["value"])
+        except (KeyError, IndexError, TypeError, ValidationError) as exc:
+            raise BadPayload(f"unreadable escalation button: {exc}") from None
         return cls(user_id=_user_id(body), choice=choice)

@@ -49,12 +49,10 @@ def record_first_touch(session: Session, lead_id: int, actor: str, via: str, at:
     return result.rowcount == 1
 
 
-def mark_activity(session: Session, lead_id: int, at: datetime) -> None:
-    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(last_activity_at=at))
-
-
-def set_alert_location(session: Session, lead_id: int, channel: str, ts: str) -> None:
-    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(alert_channel=channel, alert_ts=ts))
+def set_message_location(session: Session, lead_id: int, ref: str, channel: str, ts: str) -> None:
+    """Remember where the lead's alert (ref "alert") or latest escalation (ref "escalation") was posted."""
+    values = {"alert_channel": channel, "alert_ts": ts} if ref == "alert" else {"escalation_ts": ts}
+    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**values))
 
 
 def open_leads_for_owner(session: Session, owner_id: str, limit: int) -> list[Lead]:

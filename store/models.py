@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from store.db import UTCDateTime
@@ -109,6 +109,14 @@ class Lead(SQLModel, table=True):
     # Where the owner's alert lives, so later changes update it in place.
     alert_channel: str | None = Field(default=None, max_length=32)
     alert_ts: str | None = Field(default=None, max_length=32)
+    # The latest escalation message in the escalations channel, updated when a manager acts on it.
+    escalation_ts: str | None = Field(default=None, max_length=32)
+
+    # Each activity starts a new idle period; SLA timers belong to one period and fire once in it.
+    idle_period: int = 0
+    reassign_count: int = 0
+    # The AE an SQL is handed to (the handoff sets it); the AE response clock runs while it waits.
+    ae_id: str | None = Field(default=None, max_length=32)
 
     @property
     def display_name(self) -> str:
@@ -127,6 +135,44 @@ class Activity(SQLModel, table=True):
     actor: str = Field(max_length=32)
     kind: str = Field(max_length=32, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TimerKind:
+    FIRST_TOUCH_REMINDER = "first_touch_reminder"
+    FIRST_TOUCH_DUE = "first_touch_due"
+    ESCALATE = "escalate"
+    REASSIGN = "reassign"
+    AE_REMINDER = "ae_reminder"
+    AE_ESCALATE = "ae_escalate"
+
+    FIRST_TOUCH = (FIRST_TOUCH_REMINDER, FIRST_TOUCH_DUE)
+    IDLE = (ESCALATE, REASSIGN)
+    AE = (AE_REMINDER, AE_ESCALATE)
+
+
+class Timer(SQLModel, table=True):
+    """An SLA deadline as a row: the sweep claims due rows and acts in the same transaction."""
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        # Fires once per lead, kind and idle period, whatever the number of sweepers.
+        UniqueConstraint("lead_id", "kind", "period", name="ux_timer_once"),
+        Index(
+            "ix_timer_pending_due",
+            "due_at",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    kind: str = Field(max_length=32)
+    period: int = 0
+    due_at: datetime = _utc_column()
+    state: str = Field(default="pending", max_length=16)  # pending, fired, cancelled
+    created_at: datetime = _utc_column()
+    fired_at: datetime | None = _utc_column(nullable=True)
 
 
 class RoutingState(SQLModel, table=True):

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from store.models import Lead, OutboxMessage
+from store.models import OutboxMessage
 
 
 def enqueue(
@@ -62,15 +62,10 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
     return rows
 
 
-def alert_location(session: Session, lead_id: int) -> tuple[str | None, str | None]:
-    row = session.exec(select(Lead.alert_channel, Lead.alert_ts).where(Lead.id == lead_id)).first()
-    return (row[0], row[1]) if row else (None, None)
-
-
 def mark_sent(session: Session, message_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
     session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.sent_at).is_(None))
         .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None)
     )
 

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from bot.standin.requests import (
     select_action,
 )
 from bot.standin.web_api import FakeSlack
+from bot.sweep import sweep
 from store.db import make_engine, read_session
 from store.migrate import upgrade
 from store.models import Activity, Lead, OutboxMessage
@@ -220,6 +221,30 @@ class RunningBot:
             extra_headers=extra_headers,
         )
         return status
+
+    def sweep(self, advance: timedelta | None = None):
+        """Move the clock, run the SLA sweep once at the new now, and wake the relay."""
+        if advance:
+            self.clock.advance(advance)
+        result = sweep(self.engine, self.leadbot.config, self.clock.now())
+        self.leadbot.relay.kick()
+        return result
+
+    def channel_messages(self, channel: str, count: int) -> list[dict]:
+        """Wait until `channel` holds `count` top-level messages (not thread replies) and return them."""
+        return self.slack.wait_for(
+            lambda: len(found := [m for m in self.slack.messages_in(channel) if not m["thread_ts"]]) >= count and found
+        )
+
+    def thread_replies(self, lead_id: int, count: int) -> list[dict]:
+        alert = self.alert_for(lead_id)
+        return self.slack.wait_for(
+            lambda: (
+                len(found := [m for m in self.slack.messages_in(alert["channel"]) if m["thread_ts"] == alert["ts"]])
+                >= count
+                and found
+            )
+        )
 
     def ephemeral_for(self, user_id: str) -> list[dict]:
         """What was answered to `user_id` through the response_url of their click."""

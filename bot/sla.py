@@ -1,0 +1,297 @@
+"""The speed-to-lead ladder: when each SLA timer is due, and what happens when it fires.
+
+First touch due (with a reminder before it) → escalation to managers after `escalate_after` with no
+activity → reassignment after `reassign_after` → the fallback after `max_reassignments`. An SQL
+waiting for its AE gets a reminder and then an escalation. Every timer belongs to one idle period of
+one lead; activity starts a new period, so each rung fires at most once per period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot import messages
+from bot.business_hours import AlwaysOpen, BusinessCalendar
+from bot.config import Config
+from bot.routing import next_in_rotation
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store import timers as timer_store
+from store.models import Lead, Stage, Timer, TimerKind
+
+WEEKDAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def calendar_for(config: Config, member_id: str | None) -> BusinessCalendar | AlwaysOpen:
+    """Whose clock: the business hours in the rep's time zone, else the configured or team zone."""
+    hours = config.sla.business_hours
+    if hours is None:
+        return AlwaysOpen()
+    member = config.member(member_id) if member_id else None
+    zone = hours.timezone or (member.timezone if member and member.timezone else None) or config.timezone
+    return _calendar(hours, zone)
+
+
+_calendars: dict[tuple, BusinessCalendar] = {}
+
+
+def _calendar(hours, zone: str) -> BusinessCalendar:
+    # Built once per (hours, zone): the holiday table behind it is worth keeping.
+    key = (tuple(hours.days), hours.open, hours.close, zone, hours.holidays, hours.holidays_subdivision)
+    if key not in _calendars:
+        from zoneinfo import ZoneInfo
+
+        _calendars[key] = BusinessCalendar(
+            tz=ZoneInfo(zone),
+            open_at=hours.open,
+            close_at=hours.close,
+            days=frozenset(WEEKDAY_NUMBERS[d] for d in hours.days),
+            holiday_country=hours.holidays,
+            holiday_subdivision=hours.holidays_subdivision,
+        )
+    return _calendars[key]
+
+
+def first_touch_due(lead: Lead, config: Config, assigned_at: datetime) -> datetime:
+    return calendar_for(config, lead.owner_id).add(assigned_at, config.sla.first_touch_for(lead.hot))
+
+
+# -- scheduling, called inside the transaction that changes the lead --------------------------------
+def start_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
+    """A lead has a new owner: first-touch timers (if untouched) and the idle clocks."""
+    calendar = calendar_for(config, lead.owner_id)
+    if lead.first_touch_at is None and lead.first_touch_due_at is not None:
+        if config.sla.reminder_at is not None:
+            remind_at = calendar.add(
+                lead.assigned_at or now, config.sla.first_touch_for(lead.hot) * config.sla.reminder_at
+            )
+            _schedule(session, lead, TimerKind.FIRST_TOUCH_REMINDER, remind_at, now)
+        _schedule(session, lead, TimerKind.FIRST_TOUCH_DUE, lead.first_touch_due_at, now)
+    _schedule_idle(session, lead, config, now, calendar)
+
+
+def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
+    """Activity on the lead: a new idle period, so escalation and reassignment count from now."""
+    timer_store.cancel(session, lead.id, TimerKind.IDLE)
+    lead.idle_period += 1
+    lead.last_activity_at = now
+    session.add(lead)
+    _schedule_idle(session, lead, config, now, calendar_for(config, lead.owner_id))
+
+
+def stop_first_touch_clock(session: Session, lead: Lead) -> None:
+    timer_store.cancel(session, lead.id, TimerKind.FIRST_TOUCH)
+
+
+def stop_all_clocks(session: Session, lead: Lead) -> None:
+    """A closed lead (disqualified, accepted) has no timers."""
+    timer_store.cancel(session, lead.id)
+
+
+def start_ae_response_clock(session: Session, lead: Lead, config: Config, now: datetime) -> None:
+    """The handoff starts the AE's clock: a reminder, then an escalation at `sla.ae_response`."""
+    calendar = calendar_for(config, lead.ae_id)
+    if config.sla.reminder_at is not None:
+        remind_at = calendar.add(now, config.sla.ae_response * config.sla.reminder_at)
+        _schedule(session, lead, TimerKind.AE_REMINDER, remind_at, now)
+    _schedule(session, lead, TimerKind.AE_ESCALATE, calendar.add(now, config.sla.ae_response), now)
+
+
+def stop_ae_response_clock(session: Session, lead: Lead) -> None:
+    timer_store.cancel(session, lead.id, TimerKind.AE)
+
+
+def _schedule_idle(session: Session, lead: Lead, config: Config, now: datetime, calendar) -> None:
+    since = lead.last_activity_at or now
+    _schedule(session, lead, TimerKind.ESCALATE, calendar.add(since, config.sla.escalate_after), now)
+    _schedule(session, lead, TimerKind.REASSIGN, calendar.add(since, config.sla.reassign_after), now)
+
+
+def _schedule(session: Session, lead: Lead, kind: str, due_at: datetime, now: datetime) -> None:
+    timer_store.schedule(session, lead_id=lead.id, kind=kind, period=lead.idle_period, due_at=due_at, now=now)
+
+
+# -- reassignment ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reassignment:
+    old_owner: str | None
+    new_owner: str
+    reason: str
+
+
+def pick_next_owner(lead: Lead, config: Config) -> tuple[str, str]:
+    """The next eligible SDR after the current owner (never the same one), or the fallback."""
+    fallback = config.member(config.routing.fallback)
+    if lead.reassign_count >= config.sla.max_reassignments:
+        return fallback.slack_id, (
+            f"Reassigned {lead.reassign_count} times already, so it went to the fallback owner ({fallback.name})"
+        )
+    sdrs = [m.slack_id for m in config.members_with_role("sdr")]
+    eligible = {m.slack_id for m in config.members_with_role("sdr") if m.active} - {lead.owner_id}
+    picked = next_in_rotation(sdrs, eligible, lead.owner_id)
+    if picked is None:
+        return fallback.slack_id, f"No other SDR is available, so it went to the fallback owner ({fallback.name})"
+    return picked[0], "Reassigned to the next SDR in the rotation"
+
+
+def reassign_lead(
+    session: Session, lead: Lead, config: Config, now: datetime, *, actor: str, why: str, to: str | None = None
+) -> Reassignment:
+    """Give the lead a new owner, tell the old owner, the new owner and the managers, restart the clocks.
+
+    The rotation pointer is left where it is: a reassigned lead does not use up the new owner's
+    regular turn, so the old owner's turn is in effect credited back to the pool.
+    """
+    old_owner = lead.owner_id
+    if to is None:
+        new_owner, reason = pick_next_owner(lead, config)
+    else:
+        new_owner, reason = to, f"Taken by {config.member(to).name if config.member(to) else to}"
+    stop_all_clocks(session, lead)
+    lead.owner_id, lead.routing_reason = new_owner, f"{reason} ({why})"
+    lead.reassign_count += 1
+    lead.assigned_at = now
+    # The alert location stays until the new owner's alert is posted (the outbox keeps per-lead order),
+    # so replies queued before this change still land in the old owner's thread.
+    lead.idle_period += 1
+    lead.last_activity_at = now
+    if lead.first_touch_at is None:
+        lead.first_touch_due_at = first_touch_due(lead, config, now)
+    session.add(lead)
+    lead_store.log_activity(
+        session, lead.id, now, actor, "reassigned", **{"from": old_owner, "to": new_owner, "why": why}
+    )
+    start_clocks(session, lead, config, now)
+
+    if old_owner and old_owner != new_owner:
+        # Queued before the new owner's alert, so it resolves to the old owner's thread when sent.
+        notice = messages.reassigned_away(lead, old_owner, new_owner, why)
+        outbox_store.enqueue(
+            session,
+            method="chat.postMessage",
+            payload=notice.as_payload(),
+            now=now,
+            lead_id=lead.id,
+            ref="alert_thread",
+        )
+    alert = messages.alert_for(lead, config)
+    outbox_store.enqueue(
+        session,
+        method="chat.postMessage",
+        payload={"channel": new_owner, **alert.as_payload()},
+        now=now,
+        lead_id=lead.id,
+        ref="alert",
+    )
+    summary = messages.reassignment_notice(lead, old_owner, new_owner, why)
+    outbox_store.enqueue(
+        session,
+        method="chat.postMessage",
+        payload={"channel": config.channels.escalations, **summary.as_payload()},
+        now=now,
+        lead_id=lead.id,
+    )
+    return Reassignment(old_owner=old_owner, new_owner=new_owner, reason=reason)
+
+
+# -- firing ------------------------------------------------------------------------------------------
+def fire_timer(session: Session, timer: Timer, config: Config, now: datetime) -> str:
+    """Act on one claimed timer inside its claim's transaction. Returns what was done, for logs and tests."""
+    lead = lead_store.get_lead(session, timer.lead_id)
+    if lead is None or not lead.is_open:
+        return "skipped: lead closed"
+    if timer.kind in TimerKind.FIRST_TOUCH:
+        if lead.first_touch_at is not None:
+            return "skipped: already touched"
+        if timer.period != lead.idle_period:
+            return "skipped: superseded"
+        return _first_touch(session, lead, timer.kind, config, now)
+    if timer.kind in TimerKind.IDLE:
+        if timer.period != lead.idle_period:
+            return "skipped: activity since"
+        if timer.kind == TimerKind.ESCALATE:
+            return _escalate(session, lead, config, now)
+        idle = now - (lead.last_activity_at or lead.created_at)
+        reassign_lead(session, lead, config, now, actor="system", why=f"no activity for {_ago(idle)}")
+        return "reassigned"
+    if timer.kind in TimerKind.AE:
+        if lead.stage != Stage.SQL or lead.ae_id is None:
+            return "skipped: no SQL waiting"
+        return _ae_response(session, lead, timer.kind, config, now)
+    return f"skipped: unknown kind {timer.kind}"
+
+
+def _ago(delta: timedelta) -> str:
+    from bot.durations import format_duration
+
+    return format_duration(delta)
+
+
+def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
+    if kind == TimerKind.FIRST_TOUCH_REMINDER:
+        note = messages.first_touch_reminder(lead, now)
+        outbox_store.enqueue(
+            session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
+        )
+        lead_store.log_activity(session, lead.id, now, "system", "reminded", sla="first_touch")
+        return "reminded"
+    sla = config.sla.first_touch_for(lead.hot)
+    lead_store.log_activity(
+        session,
+        lead.id,
+        now,
+        "system",
+        "sla_breached",
+        sla="first_touch",
+        due_at=lead.first_touch_due_at.isoformat(),
+        owner=lead.owner_id,
+    )
+    note = messages.first_touch_breached(lead, sla)
+    outbox_store.enqueue(
+        session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
+    )
+    return "breached"
+
+
+def _escalate(session: Session, lead: Lead, config: Config, now: datetime) -> str:
+    idle = now - (lead.last_activity_at or lead.created_at)
+    lead_store.log_activity(
+        session, lead.id, now, "system", "escalated", owner=lead.owner_id, idle_seconds=int(idle.total_seconds())
+    )
+    message = messages.escalation(lead, _ago(idle))
+    outbox_store.enqueue(
+        session,
+        method="chat.postMessage",
+        payload={"channel": config.channels.escalations, **message.as_payload()},
+        now=now,
+        lead_id=lead.id,
+        ref="escalation",
+    )
+    return "escalated"
+
+
+def _ae_response(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
+    if kind == TimerKind.AE_REMINDER:
+        note = messages.ae_reminder(lead)
+        outbox_store.enqueue(
+            session,
+            method="chat.postMessage",
+            payload={"channel": lead.ae_id, **note.as_payload()},
+            now=now,
+            lead_id=lead.id,
+        )
+        lead_store.log_activity(session, lead.id, now, "system", "reminded", sla="ae_response", ae=lead.ae_id)
+        return "ae_reminded"
+    lead_store.log_activity(session, lead.id, now, "system", "sla_breached", sla="ae_response", ae=lead.ae_id)
+    note = messages.ae_escalation(lead, config.sla.ae_response)
+    outbox_store.enqueue(
+        session,
+        method="chat.postMessage",
+        payload={"channel": config.channels.escalations, **note.as_payload()},
+        now=now,
+        lead_id=lead.id,
+    )
+    return "ae_escalated"
