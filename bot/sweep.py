@@ -63,6 +63,8 @@ class SweepScheduler:
         blocking: bool = False,
     ):
         self.engine, self.config, self.clock, self.after_firing = engine, config, clock, after_firing
+        self.ticks = 0
+        self.last_result = SweepResult()
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
         # coalesce: ticks missed while busy collapse into one; the sweep catches up on everything due anyway.
         self.scheduler = scheduler_class(
@@ -84,6 +86,7 @@ class SweepScheduler:
             return SweepResult()
         if result.fired and self.after_firing:
             self.after_firing()
+        self.last_result, self.ticks = result, self.ticks + 1
         return result
 
     def start(self) -> None:

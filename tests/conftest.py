@@ -251,7 +251,9 @@ class RunningBot:
         return [r for r in self.slack.responses if r.get("_key") == user_id]
 
 
-def start_bot(database_url: str, fake_slack: FakeSlack, clock: ManualClock, config: Config | None = None):
+def start_bot(
+    database_url: str, fake_slack: FakeSlack, clock: ManualClock, config: Config | None = None, sweep: bool = False
+):
     settings = Settings(
         slack_bot_token=fake_slack.bot_token,
         slack_signing_secret=SIGNING_SECRET,
@@ -260,7 +262,7 @@ def start_bot(database_url: str, fake_slack: FakeSlack, clock: ManualClock, conf
         intake_token=INTAKE_TOKEN,
     )
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
-    leadbot.start()
+    leadbot.start(sweep=sweep)
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
     return leadbot, server
 
