@@ -80,7 +80,14 @@ def build_leadbot(
         engine=engine,
         clock=clock,
         client=client,
-        relay=OutboxRelay(engine, client, clock, poll_every=relay_poll_every),
+        relay=OutboxRelay(
+            engine,
+            client,
+            clock,
+            poll_every=relay_poll_every,
+            fallback_channel=config.channels.escalations,
+            give_up_after=config.delivery.give_up_after,
+        ),
     )
     leadbot.bolt = App(
         client=client,

@@ -174,6 +174,12 @@ class SchedulerConfig(_Strict):
     sweep_every: Duration = timedelta(seconds=15)
 
 
+class DeliveryConfig(_Strict):
+    """Slack delivery: how long a message keeps being retried before it is given up as failed."""
+
+    give_up_after: Duration = timedelta(hours=24)
+
+
 class RoutingConfig(_Strict):
     fallback: SlackUserId
 
@@ -186,6 +192,7 @@ class Config(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     routing: RoutingConfig
     scheduler: SchedulerConfig = SchedulerConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -265,6 +265,14 @@ def ae_escalation(lead: Lead, sla: timedelta) -> SlackMessage:
     )
 
 
+def undeliverable_notice(lead_id: int | None, target: str | None, error: str, text: str) -> SlackMessage:
+    """For the managers' channel when Slack refuses a message for good (deactivated user, missing channel)."""
+    who = f"<@{target}>" if target and target[:1] in ("U", "W") else (f"<#{target}>" if target else "its thread")
+    about = f" about lead #{lead_id}" if lead_id else ""
+    # `text` was built by Leadbot and is already escaped; clipped so the notice stays a notice.
+    return _note(f"Leadbot could not deliver a message{about} to {who} ({escape(error)}):\n>{clip(text, 500)}", "📭")
+
+
 LEADBOT_HELP = (
     "*Leadbot* sends you a DM the moment a lead is yours. Pick *Contacted via…* on it when you reach out.\n"
     "• `/leadbot help`: this message\n"

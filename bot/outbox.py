@@ -2,7 +2,9 @@
 
 A crash between the commit and the send delays a message; it never loses it. Transient failures
 (connection errors, 429, 5xx, each already retried by slack-sdk's handlers) are tried again later
-with backoff; Slack's refusals (ok: false) are kept as failed rows with the error, not retried.
+with backoff, until `give_up_after`. Slack's refusals (ok: false: a deactivated user, a missing
+channel) are not retried: the row is kept as failed with the error, and the managers' channel is
+told what could not be delivered, so no alert disappears silently.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
+from bot.messages import undeliverable_notice
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import read_session, write_session
@@ -45,8 +48,11 @@ class OutboxRelay:
         poll_every: float = 1.0,
         batch: int = 10,
         workers: int = 2,
+        fallback_channel: str | None = None,
+        give_up_after: timedelta = timedelta(hours=24),
     ):
         self.engine, self.client, self.clock = engine, client, clock
+        self.fallback_channel, self.give_up_after = fallback_channel, give_up_after
         self.poll_every, self.batch, self.workers = poll_every, batch, workers
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -145,11 +151,24 @@ class OutboxRelay:
         return {**row.payload, "channel": lead.alert_channel, "ts": lead.alert_ts}
 
     def _retry_later(self, row: OutboxMessage, error: str) -> None:
+        now = self.clock.now()
+        if now - row.created_at >= self.give_up_after:
+            self._fail(row, f"gave up after {row.attempts} attempts: {error}", tell_managers=False)
+            return
         log.warning("outbox %s for lead %s will be retried: %s", row.id, row.lead_id, error)
         with write_session(self.engine) as session:
-            outbox_store.mark_retry(session, row.id, self.clock.now() + _backoff(row.attempts), error)
+            outbox_store.mark_retry(session, row.id, now + _backoff(row.attempts), error)
 
-    def _fail(self, row: OutboxMessage, error: str) -> None:
+    def _fail(self, row: OutboxMessage, error: str, tell_managers: bool = True) -> None:
         log.error("outbox %s for lead %s failed for good: %s", row.id, row.lead_id, error)
         with write_session(self.engine) as session:
             outbox_store.mark_failed(session, row.id, error)
+            target = row.payload.get("channel")
+            if tell_managers and self.fallback_channel and target != self.fallback_channel:
+                notice = undeliverable_notice(row.lead_id, target, error, row.payload.get("text", ""))
+                outbox_store.enqueue(
+                    session,
+                    method="chat.postMessage",
+                    payload={"channel": self.fallback_channel, **notice.as_payload()},
+                    now=self.clock.now(),
+                )

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from bot.intake import InvalidLead, accept_lead, parse_lead
+from store import outbox as outbox_store
+from store.db import read_session
 
 if TYPE_CHECKING:
     from bot.app import Leadbot
@@ -85,12 +86,14 @@ def create_web_app(leadbot: Leadbot) -> Flask:
     @web.get("/healthz")
     def healthz():
         try:
-            with leadbot.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            with read_session(leadbot.engine) as session:
+                unsent, failed, oldest = outbox_store.depth(session)
         except Exception as exc:  # report, don't crash: this is what a load balancer polls
             log.warning("health check: database unreachable: %s", exc)
             return jsonify(status="unhealthy", database="unreachable"), 503
-        return jsonify(status="ok", database="ok")
+        age = (leadbot.clock.now() - oldest).total_seconds() if oldest else None
+        outbox = {"pending": unsent, "failed": failed, "oldest_pending_seconds": age}
+        return jsonify(status="ok", database="ok", outbox=outbox)
 
     @web.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -84,12 +84,14 @@ def mark_failed(session: Session, message_id: int, error: str) -> None:
     )
 
 
-def pending_count(session: Session) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed))
+def depth(session: Session) -> tuple[int, int, datetime | None]:
+    """(unsent rows, failed rows, when the oldest unsent row was queued)."""
+    pending = col(OutboxMessage.sent_at).is_(None) & ~col(OutboxMessage.failed)
+    unsent, oldest = session.exec(
+        select(func.count(), func.min(OutboxMessage.created_at)).select_from(OutboxMessage).where(pending)
     ).one()
+    failed = session.exec(select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.failed))).one()
+    return unsent, failed, oldest
 
 
 def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:

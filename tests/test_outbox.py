@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
 from datetime import timedelta
 
 from sqlmodel import select
@@ -32,17 +34,62 @@ def test_a_429_is_retried_after_retry_after_and_the_message_is_sent_once(bot):
     assert eventually(lambda: _rows(bot.engine)[0].sent_at)
 
 
-def test_a_message_slack_refuses_is_kept_as_failed_with_the_error_not_retried(bot):
-    bot.slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+def test_a_message_slack_refuses_is_kept_as_failed_and_the_managers_channel_is_told(bot):
+    bot.slack.fail_next("chat.postMessage", status=200, error="user_not_found")
 
-    status, _ = bot.post_lead({"email": "a@acme.com"})
+    status, body = bot.post_lead({"email": "a@acme.com"})
 
     assert status == 201
     row = eventually(lambda: (r := _rows(bot.engine)[0]).failed and r)
-    assert row.sent_at is None and row.last_error == "chat.postMessage: channel_not_found"
+    assert row.sent_at is None and row.last_error == "chat.postMessage: user_not_found"
+    notice = bot.channel_messages("C0ESCALATE", 1)[0]
+    assert (
+        f"could not deliver a message about lead #{body['id']} to <@U0SDR1> (chat.postMessage: user_not_found)"
+        in (notice["text"])
+    )
     bot.clock.advance(timedelta(hours=1))
     bot.leadbot.relay.deliver_due()
-    assert len(bot.slack.calls_to("chat.postMessage", ok=None)) == 1
+    assert [c.args["channel"] for c in bot.slack.calls_to("chat.postMessage", ok=None)] == ["U0SDR1", "C0ESCALATE"]
+
+
+def _no_sleeping(client) -> None:
+    for handler in client.retry_handlers:  # slack-sdk's retry waits are real time; the test's clock is not
+        handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
+
+
+def test_slack_answering_429_and_500_for_a_while_still_gets_every_message_once(bot):
+    _no_sleeping(bot.leadbot.client)
+    bot.slack.fail_next("chat.postMessage", status=429, error="ratelimited", retry_after=0, times=7)
+    bot.slack.fail_next("chat.postMessage", status=500, error="internal_error", times=7)
+    bodies = [bot.post_lead({"email": f"p{i}@acme{i}.com"})[1] for i in range(4)]
+
+    for _ in range(20):  # ten simulated minutes, a relay pass every 30 seconds
+        bot.clock.advance(timedelta(seconds=30))
+        bot.leadbot.relay.deliver_due()
+
+    eventually(lambda: all(r.sent_at for r in _rows(bot.engine)))  # a relay thread may still be mid-retry
+    delivered = [c.args for c in bot.slack.calls_to("chat.postMessage")]
+    assert sorted(a["channel"] for a in delivered) == ["U0SDR1", "U0SDR1", "U0SDR2", "U0SDR2"]
+    for body in bodies:
+        assert sum(f"Lead #{body['id']} " in str(a["blocks"]) for a in delivered) == 1
+    assert len(bot.slack.calls_to("chat.postMessage", ok=False)) == 14
+
+
+def test_a_message_that_keeps_failing_is_given_up_after_the_bounded_time_and_shows_in_healthz(bot):
+    _no_sleeping(bot.leadbot.client)
+    bot.slack.fail_next("chat.postMessage", status=503, error="service_unavailable", times=10_000)
+    bot.post_lead({"email": "a@acme.com"})
+    eventually(lambda: _rows(bot.engine)[0].last_error)
+
+    for _ in range(30):  # past the default 24 hours of retrying
+        bot.clock.advance(timedelta(hours=1))
+        bot.leadbot.relay.deliver_due()
+
+    row = _rows(bot.engine)[0]
+    assert row.failed and row.last_error.startswith("gave up after")
+    with urllib.request.urlopen(f"{bot.url}/healthz") as response:
+        health = json.loads(response.read())
+    assert health["outbox"] == {"pending": 0, "failed": 1, "oldest_pending_seconds": None}
 
 
 def _closed_port() -> int:
