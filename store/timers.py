@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -74,3 +74,9 @@ def due_count(session: Session, now: datetime) -> int:
 
 def next_due_at(session: Session) -> datetime | None:
     return session.exec(select(func.min(Timer.due_at)).where(col(Timer.state) == "pending")).one()
+
+
+def bulk_insert(session: Session, rows: list[dict]) -> None:
+    """Many timers at once (benchmarks seed open leads with this)."""
+    if rows:
+        session.exec(insert(Timer), params=rows)

@@ -32,6 +32,7 @@ class Call:
     error: str | None
     seconds: float  # time spent inside the stand-in, reported apart from Leadbot's own time
     received_at: float = field(default_factory=time.perf_counter)
+    received_wall: float = field(default_factory=time.time)  # to compare with deadlines stored in the database
 
 
 @dataclass
