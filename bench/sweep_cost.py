@@ -27,6 +27,7 @@ from bot.sweep import sweep
 from store import leads as lead_store
 from store import timers as timer_store
 from store.db import make_engine, write_session
+from store.migrate import upgrade
 
 CONFIG = """
 timezone: UTC
@@ -106,6 +107,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tempfile.mkdtemp(prefix='leadbot-sweep-')) / 'b.db'}"
     config = parse_config(yaml.safe_load(CONFIG), "bench config")
     engine = make_engine(url)
+    upgrade(engine)
     prepare_database(engine, config)
     start = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
     t0 = time.perf_counter()

@@ -165,3 +165,38 @@ def test_serve_in_socket_mode_connects_through_slack_api_url_and_says_why_it_can
 
     assert [c.method for c in fake_slack.calls] == ["apps.connections.open"]
     assert "Socket Mode could not connect: Slack answered 'invalid_auth'" in capsys.readouterr().err
+
+
+def test_the_worker_needs_a_bot_token_and_a_good_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LEADBOT_CONFIG", str(_write(tmp_path, MINIMAL_CONFIG)))
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["worker"]) == 2
+    assert "set SLACK_BOT_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("hours", "problem"),
+    [
+        ({"open": "18:00", "close": "09:00"}, "close must be later than open"),
+        ({"open": "9am"}, "'9am' is not a time of day"),
+        ({"days": ["mon", "funday"]}, "'funday' is not one of"),
+        ({"holidays": "XX"}, "no holiday calendar for 'XX'"),
+    ],
+    ids=["close-before-open", "bad-time", "bad-day", "bad-holidays"],
+)
+def test_bad_business_hours_are_named(hours, problem):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["sla"]["business_hours"] = hours
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(data, "leadbot.yml")
+
+
+def test_business_hours_as_yaml_writes_them(tmp_path):
+    text = MINIMAL_CONFIG.replace(
+        "ae_response: 4h}", "ae_response: 4h, business_hours: {open: 08:30, close: 17:00, holidays: US}}"
+    )
+    config = load_config(_write(tmp_path, text))
+    hours = config.sla.business_hours
+    assert (hours.open.isoformat(), hours.close.isoformat(), hours.holidays) == ("08:30:00", "17:00:00", "US")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 from sqlmodel import select
 
-from bot.sla import start_ae_response_clock
+from bot.sla import calendar_for, start_ae_response_clock
 from bot.standin.requests import button_action
 from store import leads as lead_store
 from store import timers as timer_store
@@ -157,19 +157,46 @@ def test_reassignment_never_gives_the_lead_back_to_the_same_sdr(bot):
     assert _lead(bot, body["id"]).owner_id == "U0MGR1"
 
 
+NEW_YORK = make_config().tz
+
+
 @pytest.mark.business_hours
-def test_with_business_hours_a_friday_evening_lead_is_due_monday_morning(bot):
-    friday_1755 = bot.clock.now() - timedelta(days=3) + timedelta(hours=8, minutes=55)  # clock starts Mon 09:00 NY
-    bot.clock.set(friday_1755)
+@pytest.mark.parametrize(
+    ("arrives", "due"),
+    [
+        (datetime(2026, 11, 20, 17, 55, tzinfo=NEW_YORK), "Mon Nov 23 09:10 EST"),  # over a weekend
+        (datetime(2026, 11, 25, 17, 55, tzinfo=NEW_YORK), "Fri Nov 27 09:10 EST"),  # over Thanksgiving
+        (datetime(2026, 10, 30, 17, 55, tzinfo=NEW_YORK), "Mon Nov 02 09:10 EST"),  # over the end of DST
+    ],
+    ids=["weekend", "holiday", "dst-change"],
+)
+def test_with_business_hours_an_evening_lead_is_due_after_the_next_opening(bot, arrives, due):
+    bot.clock.set(arrives.astimezone(UTC))
 
     _, body = bot.post_lead(LEAD)
 
     lead = _lead(bot, body["id"])
-    assert lead.first_touch_due_at.astimezone(make_config().tz).strftime("%a %H:%M") == "Mon 09:10"
-    assert bot.sweep(24 * HOUR).fired == 0  # Saturday evening: the clock is stopped
+    assert lead.first_touch_due_at.astimezone(NEW_YORK).strftime("%a %b %d %H:%M %Z") == due
+    assert bot.sweep(24 * HOUR).fired == 0  # the next evening: the clock is stopped while closed
     bot.clock.set(lead.first_touch_due_at - MINUTE)
-    assert bot.sweep().outcomes == {"reminded": 1}  # 12 minutes of open time: 5 on Friday, 7 on Monday
+    assert bot.sweep().outcomes == {"reminded": 1}  # 12 minutes of open time: 5 before closing, 7 after opening
     assert bot.sweep(MINUTE).outcomes == {"breached": 1}
+    with read_session(bot.engine) as session:
+        escalate = next(t for t in timer_store.pending_for_lead(session, body["id"]) if t.kind == "escalate")
+    assert escalate.due_at.astimezone(NEW_YORK).strftime("%H:%M") == "10:55"  # 2h of open time after arrival
+
+
+def test_each_rep_can_keep_business_hours_in_their_own_time_zone():
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["team"][1]["timezone"] = "Europe/Lisbon"
+    data["sla"]["business_hours"] = {"open": "09:00", "close": "18:00"}
+    config = make_config(**data)
+    monday_0800_utc = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+    ana = calendar_for(config, "U0SDR2").add(monday_0800_utc, 15 * MINUTE)  # Lisbon opens at 09:00 UTC
+    sam = calendar_for(config, "U0SDR1").add(monday_0800_utc, 15 * MINUTE)  # New York opens at 14:00 UTC
+
+    assert (ana, sam) == (datetime(2026, 11, 23, 9, 15, tzinfo=UTC), datetime(2026, 11, 23, 14, 15, tzinfo=UTC))
 
 
 def test_a_closed_lead_has_no_timers_that_fire(bot):
