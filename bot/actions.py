@@ -34,6 +34,7 @@ class ContactChoice(BaseModel):
 
     lead_id: int
     via: ContactMethod
+    touch: int = 1  # the touch this choice records: 1 is the first touch
 
 
 class EscalationChoice(BaseModel):

@@ -57,9 +57,14 @@ def may_act_on(lead: Lead, actor_id: str, config: Config) -> bool:
     return actor_id == lead.owner_id or config.is_manager(actor_id)
 
 
-def log_first_touch(
-    engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, via: ContactMethod
+def log_touch(
+    engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, via: ContactMethod, number: int
 ) -> TouchResult:
+    """Log touch `number` (1 = the first touch) by the owner, or by a manager for the owner.
+
+    Any touch is activity: it restarts the idle clocks. The first also stops the first-touch clock
+    and moves the lead to Attempting Contact.
+    """
     with write_session(engine) as session:
         lead = lead_store.get_lead(session, lead_id)
         if lead is None:
@@ -67,13 +72,15 @@ def log_first_touch(
         if not may_act_on(lead, actor_id, config):
             return NotAllowed(owner_id=lead.owner_id)
         now = clock.now()
-        if not lead_store.record_first_touch(session, lead_id, actor_id, via.value, now):
+        if not lead_store.record_touch(session, lead_id, actor_id, via.value, now, number):
             session.refresh(lead)
-            if lead.first_touch_at is None:
+            if not lead.is_open:
                 raise LeadbotError(f"Lead #{lead_id} is closed ({Stage.LABELS[lead.stage]}), so nothing was logged.")
-            return AlreadyLogged(by=lead.first_touch_by, via=lead.first_touch_via, at=lead.first_touch_at)
+            if lead.last_touch_at is None:
+                raise LeadbotError("That menu is out of date, so nothing was logged. Use the latest lead message.")
+            return AlreadyLogged(by=lead.last_touch_by, via=lead.last_touch_via, at=lead.last_touch_at)
         session.refresh(lead)
-        took = (now - (lead.assigned_at or lead.created_at)).total_seconds()
+        first = number == 1
         lead_store.log_activity(
             session,
             lead_id,
@@ -81,14 +88,16 @@ def log_first_touch(
             actor_id,
             "touch",
             via=via.value,
-            first=True,
+            number=number,
+            first=first,
             on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
-            seconds_to_first_touch=took,
+            seconds_to_first_touch=(now - (lead.assigned_at or lead.created_at)).total_seconds() if first else None,
         )
-        lead_store.log_activity(
-            session, lead_id, now, actor_id, "stage_changed", **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT}
-        )
-        sla.stop_first_touch_clock(session, lead)
+        if first:
+            lead_store.log_activity(
+                session, lead_id, now, actor_id, "stage_changed", **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT}
+            )
+            sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
         alert = alert_for(lead, config)
         outbox_store.enqueue(

@@ -77,9 +77,12 @@ def lead_title(lead: Lead) -> str:
 
 
 def _contacted_menu(lead: Lead) -> ActionsBlock:
+    """Contacted via… (the first touch), then Log another touch…; each option records the next touch."""
+    number = lead.touch_count + 1
     options = [
         Option(
-            text=PlainTextObject(text=method.label), value=ContactChoice(lead_id=lead.id, via=method).model_dump_json()
+            text=PlainTextObject(text=method.label),
+            value=ContactChoice(lead_id=lead.id, via=method, touch=number).model_dump_json(),
         )
         for method in ContactMethod
     ]
@@ -88,7 +91,7 @@ def _contacted_menu(lead: Lead) -> ActionsBlock:
         elements=[
             StaticSelectElement(
                 action_id=LeadAction.CONTACTED.value,
-                placeholder=PlainTextObject(text="Contacted via…"),
+                placeholder=PlainTextObject(text="Contacted via…" if number == 1 else "Log another touch…"),
                 options=options,
             )
         ],
@@ -158,6 +161,21 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
                 )
             )
         )
+        if lead.touch_count > 1 and lead.last_touch_at:
+            last_via = ContactMethod(lead.last_touch_via).label if lead.last_touch_via else "unknown"
+            last_when = slack_date(lead.last_touch_at, tz)
+            blocks.append(
+                ContextBlock(
+                    elements=[
+                        _mrkdwn(
+                            f"Last touch: {last_via} by <@{lead.last_touch_by}>, {last_when}"
+                            f" · {lead.touch_count} touches"
+                        )
+                    ]
+                )
+            )
+        if lead.is_open:
+            blocks.append(_contacted_menu(lead))
     blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
 
     if lead.first_touch_at is None:

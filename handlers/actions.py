@@ -15,7 +15,7 @@ from bot.lead_actions import (
     Reassigned,
     TouchLogged,
     act_on_escalation,
-    log_first_touch,
+    log_touch,
 )
 from bot.messages import slack_date
 from handlers.payloads import BadPayload, ContactedClick, EscalationClick
@@ -35,13 +35,14 @@ def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -
         ephemeral(respond, OUTDATED)
         return
     leadbot = context["leadbot"]
-    result = log_first_touch(
+    result = log_touch(
         leadbot.engine,
         leadbot.config,
         leadbot.clock,
         lead_id=click.choice.lead_id,
         actor_id=click.user_id,
         via=click.choice.via,
+        number=click.choice.touch,
     )
     if isinstance(result, TouchLogged):
         leadbot.relay.kick()
@@ -51,8 +52,8 @@ def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -
         when = slack_date(result.at, leadbot.config.tz, "{time}")
         ephemeral(
             respond,
-            f"Already logged: <@{result.by}> contacted this lead via "
-            f"{ContactMethod(result.via).label} at {when}. Nothing was changed.",
+            f"Already logged: <@{result.by}> logged a touch via {ContactMethod(result.via).label} at {when}, "
+            "after the message you clicked. Nothing was changed.",
         )
 
 

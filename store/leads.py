@@ -33,18 +33,30 @@ def activities(session: Session, lead_id: int) -> list[Activity]:
     return list(session.exec(select(Activity).where(Activity.lead_id == lead_id).order_by(col(Activity.id))).all())
 
 
-def record_first_touch(session: Session, lead_id: int, actor: str, via: str, at: datetime) -> bool:
-    """Set the first touch once. False when it was already recorded (a double click, a retry)."""
+def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datetime, number: int) -> bool:
+    """Record touch number `number` on an open lead; the first one is also the first touch.
+
+    Guarded by the count: a second click on the same menu, a retried delivery or two clicks at once
+    find the count moved on and change nothing (False).
+    """
+    values = {
+        "touch_count": number,
+        "last_touch_at": at,
+        "last_touch_by": actor,
+        "last_touch_via": via,
+        "last_activity_at": at,
+    }
+    if number == 1:
+        values |= {
+            "first_touch_at": at,
+            "first_touch_by": actor,
+            "first_touch_via": via,
+            "stage": Stage.ATTEMPTING_CONTACT,
+        }
     result = session.exec(
         update(Lead)
-        .where(col(Lead.id) == lead_id, col(Lead.first_touch_at).is_(None), col(Lead.is_open))
-        .values(
-            first_touch_at=at,
-            first_touch_by=actor,
-            first_touch_via=via,
-            last_activity_at=at,
-            stage=Stage.ATTEMPTING_CONTACT,
-        )
+        .where(col(Lead.id) == lead_id, col(Lead.touch_count) == number - 1, col(Lead.is_open))
+        .values(**values)
     )
     return result.rowcount == 1
 

@@ -105,6 +105,11 @@ class Lead(SQLModel, table=True):
     first_touch_by: str | None = Field(default=None, max_length=32)
     first_touch_via: str | None = Field(default=None, max_length=32)
     last_activity_at: datetime | None = _utc_column(nullable=True)
+    # Touches logged from Slack; the count guards each click, so a repeat changes nothing.
+    touch_count: int = 0
+    last_touch_at: datetime | None = _utc_column(nullable=True)
+    last_touch_by: str | None = Field(default=None, max_length=32)
+    last_touch_via: str | None = Field(default=None, max_length=32)
 
     # Where the owner's alert lives, so later changes update it in place.
     alert_channel: str | None = Field(default=None, max_length=32)

@@ -106,7 +106,8 @@ def test_contacted_by_the_owner_logs_the_touch_and_updates_the_dm_in_place(bot):
     assert "Contacted* by <@U0SDR1> via LinkedIn" in shown
     assert "4m 12s after assignment, within the 15m SLA" in shown
     assert "Attempting Contact" in shown
-    assert not [b for b in alert["blocks"] if b["type"] == "actions"]
+    menus = [e for b in alert["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [m["placeholder"]["text"] for m in menus] == ["Log another touch…"]
     lead, kinds = _lead(bot, body["id"])
     assert lead.stage == "attempting_contact"
     assert (lead.first_touch_by, lead.first_touch_via) == ("U0SDR1", "linkedin")
@@ -167,7 +168,7 @@ def test_a_second_click_and_a_redelivery_change_nothing_twice(bot):
     bot.click_contacted(body["id"], "U0SDR1", via="email", extra_headers={"X-Slack-Retry-Num": "1"})
 
     replies = bot.slack.wait_for(lambda: len(bot.ephemeral_for("U0SDR1")) == 2 and bot.ephemeral_for("U0SDR1"))
-    assert all("Already logged: <@U0SDR1> contacted this lead via Call" in r["text"] for r in replies)
+    assert all("Already logged: <@U0SDR1> logged a touch via Call" in r["text"] for r in replies)
     lead, kinds = _lead(bot, body["id"])
     assert kinds.count("touch") == 1 and lead.first_touch_at == first and lead.first_touch_via == "call"
     assert len(bot.slack.calls_to("chat.update")) == 1
@@ -263,3 +264,23 @@ def test_a_click_on_a_select_with_no_selected_option_is_refused_politely(bot):
 
     reply = bot.slack.wait_for(lambda: bot.ephemeral_for("U0SDR1"))
     assert "out of date or unreadable" in reply[0]["text"]
+
+
+def test_later_touches_are_logged_from_the_same_message_and_restart_the_idle_clock(bot):
+    _, body = bot.post_lead(LEAD)
+    alert = bot.alert_for(body["id"])
+    bot.click_contacted(body["id"], "U0SDR1", via="call")
+    bot.slack.wait_for(lambda: alert["edits"] == 1)
+    bot.clock.advance(timedelta(hours=1, minutes=30))
+
+    bot.click_contacted(body["id"], "U0SDR1", via="email")  # "Log another touch…" on the updated DM
+
+    bot.slack.wait_for(lambda: alert["edits"] == 2)
+    assert "Last touch: Email by <@U0SDR1>" in json.dumps(alert["blocks"]) and "2 touches" in json.dumps(
+        alert["blocks"]
+    )
+    lead, kinds = _lead(bot, body["id"])
+    assert lead.touch_count == 2 and lead.first_touch_via == "call" and lead.last_touch_via == "email"
+    assert kinds.count("touch") == 2 and kinds.count("stage_changed") == 1
+    assert bot.sweep(timedelta(minutes=60)).outcomes.get("escalated") is None  # 2h30 after arrival, 1h after the touch
+    assert bot.sweep(timedelta(minutes=60)).outcomes["escalated"] == 1

@@ -119,3 +119,26 @@ def test_the_outbox_hands_out_one_unsent_row_per_lead_in_order(engine):
         outbox_store.mark_sent(session, 1, now, "D1", "1.1")
     with write_session(engine) as session:
         assert [r.id for r in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)] == [2]
+
+
+def test_upgrading_counts_the_first_touch_of_leads_contacted_before(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    from store.migrate import upgrade
+
+    upgrade(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO lead (email, email_norm, lead_source, demo_request, pages_visited, extra, score, "
+                "score_reasons, hot, stage, lifecycle_stage, is_open, created_at, first_touch_at, first_touch_by, "
+                "first_touch_via) VALUES ('a@b.com', 'a@b.com', 'Web', 0, '[]', '{}', 0, '[]', 0, "
+                "'attempting_contact', 'lead', 1, '2026-01-01 10:00:00', '2026-01-01 10:05:00', 'U0SDR1', 'call')"
+            )
+        )
+
+    upgrade(engine)
+
+    with read_session(engine) as session:
+        lead = session.get(Lead, 1)
+    assert (lead.touch_count, lead.last_touch_by, lead.last_touch_via) == (1, "U0SDR1", "call")
+    assert lead.last_touch_at == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
