@@ -20,8 +20,16 @@ from bot.clock import ManualClock, SystemClock
 from bot.config import parse_config
 from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
-from bot.standin.requests import block_actions_payload, interactive_body, post, post_signed, select_action
+from bot.standin.requests import (
+    block_actions_payload,
+    button_action,
+    interactive_body,
+    post,
+    post_signed,
+    select_action,
+)
 from bot.standin.web_api import FakeSlack, render_message
+from bot.sweep import sweep
 from store import leads as lead_store
 from store.db import read_session
 
@@ -161,6 +169,26 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         out(f"   → HTTP {status}: no new lead; {json.loads(body)['id']} gets the touch, and its owner hears of it:")
         notice = standin.wait_for(lambda: [m for m in standin.messages_in(alert["channel"]) if m["thread_ts"]])
         out(_indent(render_message(notice[-1], names)))
+
+        clock.advance(timedelta(hours=2))
+        result = sweep(leadbot.engine, config, clock.now())
+        leadbot.relay.kick()
+        out(
+            f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
+            + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
+        )
+        out("   Managers see this in the escalations channel:")
+        escalation = standin.wait_for(
+            lambda: next(
+                (m for m in standin.messages_in(config.channels.escalations) if "Escalation" in m["text"]), None
+            )
+        )
+        out(_indent(render_message(escalation, names)))
+        manager = config.members_with_role("manager")[0].slack_id
+        out(f"\n── {names[manager]} clicks Reassign now (a signed block_actions request)")
+        _click_button(standin, settings, base, manager, escalation, "escalation.reassign_now", "manager")
+        updated = standin.wait_for(lambda: escalation["edits"] > 0 and escalation)
+        out(_indent(render_message(updated, names)))
         out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
         return 0
     finally:
@@ -168,6 +196,30 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         leadbot.stop()
         standin.stop()
         leadbot.engine.dispose()
+
+
+def _click_button(
+    standin: FakeSlack, settings: Settings, base: str, user_id: str, message: dict, action_id: str, user_name: str
+) -> int:
+    button = next(
+        e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id
+    )
+    block_id = next(b["block_id"] for b in message["blocks"] if b["type"] == "actions")
+    payload = block_actions_payload(
+        user_id=user_id,
+        user_name=user_name,
+        channel_id=message["channel"],
+        message=message,
+        response_url=standin.response_url(user_name),
+        action=button_action(action_id, block_id, button["value"], button["text"]["text"]),
+    )
+    status, _, _ = post_signed(
+        f"{base}/slack/events",
+        interactive_body(payload),
+        settings.slack_signing_secret,
+        "application/x-www-form-urlencoded",
+    )
+    return status
 
 
 def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:

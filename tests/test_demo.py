@@ -18,3 +18,5 @@ def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():
     assert "Contacted by @Sam Rivera via Call" in text and "3m 40s after assignment, within the 5m SLA" in text
     assert "stage new → attempting_contact" in text
     assert "→ HTTP 200: no new lead" in text and "came in again via Website" in text
+    assert "The SLA sweep fires" in text and "Escalation: No activity for 2h on Jordan Blake" in text
+    assert "Now owned by @Ana Silva (reassigned from an escalation by Morgan Lee)" in text
