@@ -27,6 +27,7 @@ def _button(value: str, text: str = "Go") -> dict:
     }
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")  # slack-sdk warns; that is the point
 def test_a_message_without_text_is_refused(client):
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]
     assert _error(lambda: client.chat_postMessage(channel="C1", blocks=blocks)) == "no_text"
