@@ -41,21 +41,33 @@ def cmd_migrate(settings: Settings, _args) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, args) -> int:
+class StartupError(Exception):
+    """Something to fix before Leadbot can run; the message says what."""
+
+
+def _build(settings: Settings, missing: list[str]):
+    """Config, then settings, then the database: the first problem stops start-up with one message."""
     from bot.app import build_leadbot
-    from bot.server import make_http_server
     from store.migrate import SchemaOutdated
 
     try:
         config = load_config(settings.config_path)
     except ConfigError as exc:
-        return _fail(str(exc))
-    missing = settings.missing_for_serve()
+        raise StartupError(str(exc)) from None
     if missing:
-        return _fail(f"set {', '.join(missing)} (see .env.example), or try `leadbot demo` without Slack")
+        raise StartupError(f"set {', '.join(missing)} (see .env.example), or try `leadbot demo` without Slack")
     try:
-        leadbot = build_leadbot(settings, config)
+        return build_leadbot(settings, config)
     except SchemaOutdated as exc:
+        raise StartupError(str(exc)) from None
+
+
+def cmd_serve(settings: Settings, args) -> int:
+    from bot.server import make_http_server
+
+    try:
+        leadbot = _build(settings, settings.missing_for_serve())
+    except StartupError as exc:
         return _fail(str(exc))
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -89,21 +101,12 @@ def cmd_worker(settings: Settings, _args) -> int:
     """The SLA sweep and the outbox relay without the HTTP server, for a separate Procfile process."""
     import threading
 
-    from bot.app import build_leadbot
-    from store.migrate import SchemaOutdated
-
     try:
-        config = load_config(settings.config_path)
-    except ConfigError as exc:
-        return _fail(str(exc))
-    if not settings.slack_bot_token:
-        return _fail("set SLACK_BOT_TOKEN (see .env.example)")
-    try:
-        leadbot = build_leadbot(settings, config)
-    except SchemaOutdated as exc:
+        leadbot = _build(settings, [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"])
+    except StartupError as exc:
         return _fail(str(exc))
     leadbot.start(sweep=True)
-    logging.info("Leadbot worker: SLA sweep every %s, outbox relay running", config.scheduler.sweep_every)
+    logging.info("Leadbot worker: SLA sweep every %s, outbox relay running", leadbot.config.scheduler.sweep_every)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

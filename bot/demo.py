@@ -20,14 +20,7 @@ from bot.clock import ManualClock, SystemClock
 from bot.config import parse_config
 from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
-from bot.standin.requests import (
-    block_actions_payload,
-    button_action,
-    interactive_body,
-    post,
-    post_signed,
-    select_action,
-)
+from bot.standin.requests import button_action, post, select_action, send_block_action
 from bot.standin.web_api import FakeSlack, render_message
 from bot.sweep import sweep
 from store import leads as lead_store
@@ -198,30 +191,6 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         leadbot.engine.dispose()
 
 
-def _click_button(
-    standin: FakeSlack, settings: Settings, base: str, user_id: str, message: dict, action_id: str, user_name: str
-) -> int:
-    button = next(
-        e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id
-    )
-    block_id = next(b["block_id"] for b in message["blocks"] if b["type"] == "actions")
-    payload = block_actions_payload(
-        user_id=user_id,
-        user_name=user_name,
-        channel_id=message["channel"],
-        message=message,
-        response_url=standin.response_url(user_name),
-        action=button_action(action_id, block_id, button["value"], button["text"]["text"]),
-    )
-    status, _, _ = post_signed(
-        f"{base}/slack/events",
-        interactive_body(payload),
-        settings.slack_signing_secret,
-        "application/x-www-form-urlencoded",
-    )
-    return status
-
-
 def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:
     return next((m for m in standin.messages_in(channel) if f"Lead #{lead_id} " in json.dumps(m["blocks"])), None)
 
@@ -232,21 +201,33 @@ def _click_contacted(
     actions = next(b for b in alert["blocks"] if b["type"] == "actions")
     menu = actions["elements"][0]
     option = next(o for o in menu["options"] if json.loads(o["value"])["via"] == via)
-    payload = block_actions_payload(
+    action = select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"])
+    return send_block_action(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
         user_id=user_id,
-        user_name=user_name,
-        channel_id=alert["channel"],
+        action=action,
         message=alert,
         response_url=standin.response_url(user_name),
-        action=select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"]),
+        user_name=user_name,
     )
-    status, _, _ = post_signed(
-        f"{base}/slack/events",
-        interactive_body(payload),
-        settings.slack_signing_secret,
-        "application/x-www-form-urlencoded",
+
+
+def _click_button(
+    standin: FakeSlack, settings: Settings, base: str, user_id: str, message: dict, action_id: str, user_name: str
+) -> int:
+    block = next(b for b in message["blocks"] if b["type"] == "actions")
+    button = next(e for e in block["elements"] if e["action_id"] == action_id)
+    action = button_action(action_id, block["block_id"], button["value"], button["text"]["text"])
+    return send_block_action(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
+        user_id=user_id,
+        action=action,
+        message=message,
+        response_url=standin.response_url(user_name),
+        user_name=user_name,
     )
-    return status
 
 
 def _indent(text: str) -> str:

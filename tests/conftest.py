@@ -21,13 +21,7 @@ from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
-from bot.standin.requests import (
-    block_actions_payload,
-    interactive_body,
-    post,
-    post_signed,
-    select_action,
-)
+from bot.standin.requests import post, select_action, send_block_action
 from bot.standin.web_api import FakeSlack
 from bot.sweep import sweep
 from store.db import make_engine, read_session
@@ -205,22 +199,16 @@ class RunningBot:
         secret: str = SIGNING_SECRET,
         extra_headers: dict | None = None,
     ) -> int:
-        payload = block_actions_payload(
+        return send_block_action(
+            url=self.url,
+            signing_secret=secret,
             user_id=user_id,
             action=action,
-            channel_id=message["channel"],
             message=message,
             response_url=self.slack.response_url(user_id),
-        )
-        status, _, _ = post_signed(
-            f"{self.url}/slack/events",
-            interactive_body(payload),
-            secret,
-            "application/x-www-form-urlencoded",
             timestamp=timestamp,
             extra_headers=extra_headers,
         )
-        return status
 
     def sweep(self, advance: timedelta | None = None):
         """Move the clock, run the SLA sweep once at the new now, and wake the relay."""

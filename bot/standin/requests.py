@@ -148,3 +148,35 @@ def post_signed(
 ) -> tuple[int, str, dict]:
     headers = signed_headers(signing_secret, body, content_type, timestamp) | (extra_headers or {})
     return post(url, body, headers)
+
+
+def send_block_action(
+    *,
+    url: str,
+    signing_secret: str,
+    user_id: str,
+    action: dict,
+    message: dict,
+    response_url: str,
+    user_name: str = "rep",
+    timestamp: int | None = None,
+    extra_headers: dict | None = None,
+) -> int:
+    """Click `action` on `message` as `user_id` would: a signed block_actions POST to the bot's /slack/events."""
+    payload = block_actions_payload(
+        user_id=user_id,
+        user_name=user_name,
+        action=action,
+        channel_id=message["channel"],
+        message=message,
+        response_url=response_url,
+    )
+    status, _, _ = post_signed(
+        f"{url}/slack/events",
+        interactive_body(payload),
+        signing_secret,
+        "application/x-www-form-urlencoded",
+        timestamp=timestamp,
+        extra_headers=extra_headers,
+    )
+    return status
