@@ -85,8 +85,7 @@ def build_leadbot(
             client,
             clock,
             poll_every=relay_poll_every,
-            fallback_channel=config.channels.escalations,
-            give_up_after=config.delivery.give_up_after,
+            config=config,
         ),
     )
     leadbot.bolt = App(

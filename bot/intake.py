@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
+from bot.outbox import RENDER_ALERT
 from bot.routing import assign_new_lead
 from bot.scoring import ScoringInput, score_lead
 from store import leads as lead_store
@@ -193,11 +194,10 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         )
         if lead.score >= config.scoring.mql_threshold:
             lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
-        alert = messages.alert_for(lead, config)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
-            payload={"channel": lead.owner_id, **alert.as_payload()},
+            payload={"channel": lead.owner_id, **RENDER_ALERT},
             now=now,
             lead_id=lead.id,
             ref="alert",

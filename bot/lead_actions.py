@@ -11,8 +11,9 @@ from bot import sla
 from bot.actions import ContactMethod
 from bot.clock import Clock
 from bot.config import Config
-from bot.messages import alert_for, escape
 from bot.messages import escalation as escalation_message
+from bot.messages import escape
+from bot.outbox import RENDER_ALERT
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -99,10 +100,7 @@ def log_touch(
             )
             sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
-        alert = alert_for(lead, config)
-        outbox_store.enqueue(
-            session, method="chat.update", payload=alert.as_payload(), now=now, lead_id=lead_id, ref="alert"
-        )
+        outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead_id, ref="alert")
         return TouchLogged(lead=lead)
 
 

@@ -18,13 +18,18 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
-from bot.messages import undeliverable_notice
+from bot.config import Config
+from bot.messages import alert_for, undeliverable_notice
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# The lead's alert is rendered when it is sent, from the lead as it is then: the message is never
+# stale, the outbox row stays small, and no Block Kit is built while the write lock is held.
+RENDER_ALERT = {"render": "lead_alert"}
 
 # Longer than the slowest send: a 10 s timeout, and slack-sdk's retries sleeping through Retry-After.
 LEASE = timedelta(minutes=10)
@@ -48,11 +53,11 @@ class OutboxRelay:
         poll_every: float = 1.0,
         batch: int = 10,
         workers: int = 2,
-        fallback_channel: str | None = None,
-        give_up_after: timedelta = timedelta(hours=24),
+        config: Config | None = None,
     ):
-        self.engine, self.client, self.clock = engine, client, clock
-        self.fallback_channel, self.give_up_after = fallback_channel, give_up_after
+        self.engine, self.client, self.clock, self.config = engine, client, clock, config
+        self.fallback_channel = config.channels.escalations if config else None
+        self.give_up_after = config.delivery.give_up_after if config else timedelta(hours=24)
         self.poll_every, self.batch, self.workers = poll_every, batch, workers
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -134,21 +139,27 @@ class OutboxRelay:
         return True
 
     def _resolve(self, row: OutboxMessage) -> dict:
-        """Fill in where the lead's alert (or escalation) lives, for updates and thread replies."""
-        posts_new = row.method == "chat.postMessage" and row.ref in ("alert", "escalation")
-        if row.ref not in ("alert", "alert_thread", "escalation") or posts_new:
+        """Render the alert, and fill in where the lead's alert (or escalation) lives for updates and replies."""
+        if row.ref not in ("alert", "alert_thread", "escalation"):
             return row.payload
         with read_session(self.engine) as session:
             lead = lead_store.get_lead(session, row.lead_id)
+        payload = dict(row.payload)
+        if payload.pop("render", None) == "lead_alert":
+            if lead is None or self.config is None:
+                raise PermanentFailure("the lead to show is gone")
+            payload |= alert_for(lead, self.config).as_payload()
+        if row.method == "chat.postMessage" and row.ref in ("alert", "escalation"):
+            return payload
         if row.ref == "escalation":
             if not lead or not lead.escalation_ts:
                 raise PermanentFailure("the escalation was never posted, so there is nothing to update")
-            return {**row.payload, "ts": lead.escalation_ts}
+            return {**payload, "ts": lead.escalation_ts}
         if not lead or not lead.alert_channel or not lead.alert_ts:
             raise PermanentFailure("the lead's alert was never posted, so there is nothing to update")
         if row.ref == "alert_thread":
-            return {**row.payload, "channel": lead.alert_channel, "thread_ts": lead.alert_ts}
-        return {**row.payload, "channel": lead.alert_channel, "ts": lead.alert_ts}
+            return {**payload, "channel": lead.alert_channel, "thread_ts": lead.alert_ts}
+        return {**payload, "channel": lead.alert_channel, "ts": lead.alert_ts}
 
     def _retry_later(self, row: OutboxMessage, error: str) -> None:
         now = self.clock.now()

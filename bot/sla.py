@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot import messages
 from bot.business_hours import AlwaysOpen, BusinessCalendar
 from bot.config import Config
+from bot.outbox import RENDER_ALERT
 from bot.routing import next_in_rotation
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -63,14 +64,13 @@ def first_touch_due(lead: Lead, config: Config, assigned_at: datetime) -> dateti
 def start_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
     """A lead has a new owner: first-touch timers (if untouched) and the idle clocks."""
     calendar = calendar_for(config, lead.owner_id)
+    due = _idle_deadlines(lead, config, now, calendar)
     if lead.first_touch_at is None and lead.first_touch_due_at is not None:
         if config.sla.reminder_at is not None:
-            remind_at = calendar.add(
-                lead.assigned_at or now, config.sla.first_touch_for(lead.hot) * config.sla.reminder_at
-            )
-            _schedule(session, lead, TimerKind.FIRST_TOUCH_REMINDER, remind_at, now)
-        _schedule(session, lead, TimerKind.FIRST_TOUCH_DUE, lead.first_touch_due_at, now)
-    _schedule_idle(session, lead, config, now, calendar)
+            sla = config.sla.first_touch_for(lead.hot)
+            due[TimerKind.FIRST_TOUCH_REMINDER] = calendar.add(lead.assigned_at or now, sla * config.sla.reminder_at)
+        due[TimerKind.FIRST_TOUCH_DUE] = lead.first_touch_due_at
+    _schedule(session, lead, due, now)
 
 
 def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
@@ -79,7 +79,7 @@ def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datet
     lead.idle_period += 1
     lead.last_activity_at = now
     session.add(lead)
-    _schedule_idle(session, lead, config, now, calendar_for(config, lead.owner_id))
+    _schedule(session, lead, _idle_deadlines(lead, config, now, calendar_for(config, lead.owner_id)), now)
 
 
 def stop_first_touch_clock(session: Session, lead: Lead) -> None:
@@ -94,24 +94,26 @@ def stop_all_clocks(session: Session, lead: Lead) -> None:
 def start_ae_response_clock(session: Session, lead: Lead, config: Config, now: datetime) -> None:
     """The handoff starts the AE's clock: a reminder, then an escalation at `sla.ae_response`."""
     calendar = calendar_for(config, lead.ae_id)
+    due = {TimerKind.AE_ESCALATE: calendar.add(now, config.sla.ae_response)}
     if config.sla.reminder_at is not None:
-        remind_at = calendar.add(now, config.sla.ae_response * config.sla.reminder_at)
-        _schedule(session, lead, TimerKind.AE_REMINDER, remind_at, now)
-    _schedule(session, lead, TimerKind.AE_ESCALATE, calendar.add(now, config.sla.ae_response), now)
+        due[TimerKind.AE_REMINDER] = calendar.add(now, config.sla.ae_response * config.sla.reminder_at)
+    _schedule(session, lead, due, now)
 
 
 def stop_ae_response_clock(session: Session, lead: Lead) -> None:
     timer_store.cancel(session, lead.id, TimerKind.AE)
 
 
-def _schedule_idle(session: Session, lead: Lead, config: Config, now: datetime, calendar) -> None:
+def _idle_deadlines(lead: Lead, config: Config, now: datetime, calendar) -> dict[str, datetime]:
     since = lead.last_activity_at or now
-    _schedule(session, lead, TimerKind.ESCALATE, calendar.add(since, config.sla.escalate_after), now)
-    _schedule(session, lead, TimerKind.REASSIGN, calendar.add(since, config.sla.reassign_after), now)
+    return {
+        TimerKind.ESCALATE: calendar.add(since, config.sla.escalate_after),
+        TimerKind.REASSIGN: calendar.add(since, config.sla.reassign_after),
+    }
 
 
-def _schedule(session: Session, lead: Lead, kind: str, due_at: datetime, now: datetime) -> None:
-    timer_store.schedule(session, lead_id=lead.id, kind=kind, period=lead.idle_period, due_at=due_at, now=now)
+def _schedule(session: Session, lead: Lead, due: dict[str, datetime], now: datetime) -> None:
+    timer_store.schedule(session, lead_id=lead.id, period=lead.idle_period, due=due, now=now)
 
 
 # -- reassignment ------------------------------------------------------------------------------------
@@ -177,11 +179,10 @@ def reassign_lead(
             lead_id=lead.id,
             ref="alert_thread",
         )
-    alert = messages.alert_for(lead, config)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
-        payload={"channel": new_owner, **alert.as_payload()},
+        payload={"channel": new_owner, **RENDER_ALERT},
         now=now,
         lead_id=lead.id,
         ref="alert",

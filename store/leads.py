@@ -26,7 +26,8 @@ def insert_lead(session: Session, lead: Lead) -> Lead:
 
 
 def log_activity(session: Session, lead_id: int, at: datetime, actor: str, kind: str, **data: Any) -> None:
-    session.add(Activity(lead_id=lead_id, at=at, actor=actor, kind=kind, data=data))
+    # A plain INSERT: the log is append-only, so no ORM object needs to be tracked for it.
+    session.exec(insert(Activity), params=[{"lead_id": lead_id, "at": at, "actor": actor, "kind": kind, "data": data}])
 
 
 def activities(session: Session, lead_id: int) -> list[Activity]:

@@ -12,14 +12,18 @@ from sqlmodel import Session, col, select
 from store.models import Timer
 
 
-def schedule(session: Session, *, lead_id: int, kind: str, period: int, due_at: datetime, now: datetime) -> None:
-    """Add a pending timer; one that already exists for this lead, kind and period is left alone."""
+def schedule(session: Session, *, lead_id: int, period: int, due: dict[str, datetime], now: datetime) -> None:
+    """Add pending timers (kind → due time) in one statement; ones that already exist are left alone."""
+    if not due:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.exec(
-        insert(Timer)
-        .values(lead_id=lead_id, kind=kind, period=period, due_at=due_at, state="pending", created_at=now)
-        .on_conflict_do_nothing(index_elements=["lead_id", "kind", "period"])
-    )
+    rows = [
+        {"lead_id": lead_id, "kind": kind, "period": period, "due_at": due_at, "state": "pending", "created_at": now}
+        for kind, due_at in due.items()
+    ]
+    # executemany with a statement built the same way each time: SQLAlchemy compiles it once.
+    statement = insert(Timer).on_conflict_do_nothing(index_elements=["lead_id", "kind", "period"])
+    session.exec(statement, params=rows)
 
 
 def cancel(session: Session, lead_id: int, kinds: tuple[str, ...] | None = None) -> int:
