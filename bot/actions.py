@@ -9,6 +9,42 @@ from pydantic import BaseModel, ConfigDict
 
 class LeadAction(StrEnum):
     CONTACTED = "lead.contacted"
+    ENGAGED = "lead.engaged"
+    QUALIFY = "lead.qualify"
+    DISQUALIFY = "lead.disqualify"
+
+
+class HandoffAction(StrEnum):
+    ACCEPT = "handoff.accept"
+    REJECT = "handoff.reject"
+
+
+class Modal(StrEnum):
+    """callback_id of each modal Leadbot opens."""
+
+    QUALIFY = "lead.qualify_modal"
+    DISQUALIFY = "lead.disqualify_modal"
+    ACCEPT = "handoff.accept_modal"
+    REJECT = "handoff.reject_modal"
+
+
+DISQUALIFY_REASONS = {
+    "personal_email": "Personal email",
+    "student": "Student",
+    "not_icp": "Not ICP",
+    "no_budget": "No budget",
+    "competitor": "Competitor",
+    "duplicate": "Duplicate",
+    "other": "Other",
+}
+REJECT_REASONS = {
+    "not_icp": "Not ICP",
+    "no_budget": "No budget",
+    "bad_timing": "Bad timing",
+    "duplicate": "Duplicate",
+    "needs_qualification": "Needs more qualification",
+    "other": "Other",
+}
 
 
 class EscalationAction(StrEnum):
@@ -44,3 +80,12 @@ class EscalationChoice(BaseModel):
 
     lead_id: int
     period: int
+
+
+class LeadRef(BaseModel):
+    """Button value and modal private_metadata: which lead, and the stage the message showed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lead_id: int
+    stage: str

@@ -170,6 +170,39 @@ class ScoringConfig(_Strict):
     free_email_domains: list[str] = FREE_EMAIL_DOMAINS
 
 
+class QualificationField(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    label: Annotated[str, Field(min_length=1, max_length=100)]
+    required: bool = True
+
+
+class QualificationConfig(_Strict):
+    """What Qualify as SQL asks for, beside the qualification notes (always required)."""
+
+    fields: list[QualificationField] = [
+        QualificationField(id="need", label="Need / pain"),
+        QualificationField(id="budget", label="Budget range"),
+        QualificationField(id="timeline", label="Timeline"),
+        QualificationField(id="decision_maker", label="Decision maker"),
+    ]
+
+    @field_validator("fields")
+    @classmethod
+    def _ids_unique(cls, fields: list[QualificationField]) -> list[QualificationField]:
+        ids = [f.id for f in fields]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each field id may appear once")
+        if "notes" in ids:
+            raise ValueError("'notes' is built in; choose another id")
+        return fields
+
+
+class OpportunityConfig(_Strict):
+    """Fields an opportunity must have; Accept asks the AE for the ones not already known."""
+
+    required_fields: list[QualificationField] = []
+
+
 class SchedulerConfig(_Strict):
     sweep_every: Duration = timedelta(seconds=15)
 
@@ -193,6 +226,8 @@ class Config(_Strict):
     routing: RoutingConfig
     scheduler: SchedulerConfig = SchedulerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    qualification: QualificationConfig = QualificationConfig()
+    opportunity: OpportunityConfig = OpportunityConfig()
 
     @field_validator("timezone")
     @classmethod

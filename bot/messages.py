@@ -15,19 +15,34 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
     Option,
+    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.views import View
 
-from bot.actions import ContactChoice, ContactMethod, EscalationAction, EscalationChoice, LeadAction
+from bot.actions import (
+    DISQUALIFY_REASONS,
+    REJECT_REASONS,
+    ContactChoice,
+    ContactMethod,
+    EscalationAction,
+    EscalationChoice,
+    HandoffAction,
+    LeadAction,
+    LeadRef,
+    Modal,
+)
 from bot.config import Config
 from bot.durations import format_config_duration, format_duration
 from store.models import Lead, Stage
 
 MAX_MESSAGE_BLOCKS = 50
+WORKING_STAGES = (Stage.NEW, Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL)
 MAX_VIEW_BLOCKS = 100
 
 
@@ -76,7 +91,7 @@ def lead_title(lead: Lead) -> str:
     return f"{lead.display_name}{company}"
 
 
-def _contacted_menu(lead: Lead) -> ActionsBlock:
+def _contacted_menu(lead: Lead) -> StaticSelectElement:
     """Contacted via… (the first touch), then Log another touch…; each option records the next touch."""
     number = lead.touch_count + 1
     options = [
@@ -86,15 +101,10 @@ def _contacted_menu(lead: Lead) -> ActionsBlock:
         )
         for method in ContactMethod
     ]
-    return ActionsBlock(
-        block_id=f"lead:{lead.id}:actions",
-        elements=[
-            StaticSelectElement(
-                action_id=LeadAction.CONTACTED.value,
-                placeholder=PlainTextObject(text="Contacted via…" if number == 1 else "Log another touch…"),
-                options=options,
-            )
-        ],
+    return StaticSelectElement(
+        action_id=LeadAction.CONTACTED.value,
+        placeholder=PlainTextObject(text="Contacted via…" if number == 1 else "Log another touch…"),
+        options=options,
     )
 
 
@@ -148,8 +158,6 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
                 text=_mrkdwn(f"⏱ *First touch due by {due}* ({format_config_duration(sla)} SLA) · Stage: {stage}")
             )
         )
-        if lead.is_open:
-            blocks.append(_contacted_menu(lead))
     else:
         via = ContactMethod(lead.first_touch_via).label if lead.first_touch_via else "unknown"
         when = slack_date(lead.first_touch_at, tz, "{time}")
@@ -174,8 +182,12 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
                     ]
                 )
             )
-        if lead.is_open:
-            blocks.append(_contacted_menu(lead))
+    status = _outcome_line(lead)
+    if status:
+        blocks.append(SectionBlock(text=_mrkdwn(status)))
+    controls = _lead_controls(lead)
+    if controls:
+        blocks.append(controls)
     blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
 
     if lead.first_touch_at is None:
@@ -183,7 +195,49 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
         text = f"New lead for you: {escape(lead_title(lead))}, score {lead.score}. First touch due by {due_text}."
     else:
         text = f"{escape(lead_title(lead))}: contacted via {via}, {first_touch_summary(lead, sla)}."
+    if status:
+        text = f"{escape(lead_title(lead))}: {status}"
     return _finish(text, blocks)
+
+
+def _outcome_line(lead: Lead) -> str | None:
+    """Where the lead stands after qualification, in one line (None while it is being worked)."""
+    outcome = lead.outcome or {}
+    notes = f": {escape(outcome['notes'])}" if outcome.get("notes") else ""
+    if lead.stage == Stage.SQL:
+        return f"📨 *SQL* handed to <@{lead.ae_id}>, waiting for them to accept or reject."
+    if lead.stage == Stage.ACCEPTED:
+        return f"🎉 *Accepted* by <@{outcome.get('by', lead.ae_id)}>: an opportunity was created."
+    if lead.stage == Stage.DISQUALIFIED:
+        return f"🚫 *Disqualified* by <@{outcome.get('by')}> ({escape(outcome.get('label', ''))}){notes}"
+    if outcome.get("rejected"):
+        return f"↩️ *Sent back* by <@{outcome.get('by')}> ({escape(outcome.get('label', ''))}){notes}"
+    return None
+
+
+def _lead_controls(lead: Lead) -> ActionsBlock | None:
+    """Only the actions that make sense from the lead's stage (none once it is handed off or closed)."""
+    if not lead.is_open or lead.stage not in WORKING_STAGES:
+        return None
+    value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
+    elements: list = [_contacted_menu(lead)]
+    if lead.stage == Stage.ATTEMPTING_CONTACT:
+        elements.append(
+            ButtonElement(text=PlainTextObject(text="Engaged"), action_id=LeadAction.ENGAGED.value, value=value)
+        )
+    if lead.stage in (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL):
+        elements.append(
+            ButtonElement(
+                text=PlainTextObject(text="Qualify as SQL"),
+                action_id=LeadAction.QUALIFY.value,
+                value=value,
+                style="primary",
+            )
+        )
+    elements.append(
+        ButtonElement(text=PlainTextObject(text="Disqualify"), action_id=LeadAction.DISQUALIFY.value, value=value)
+    )
+    return ActionsBlock(block_id=f"lead:{lead.id}:actions", elements=elements)
 
 
 def alert_for(lead: Lead, config: Config) -> SlackMessage:
@@ -281,6 +335,151 @@ def ae_escalation(lead: Lead, sla: timedelta) -> SlackMessage:
         f"{format_config_duration(sla)} (lead #{lead.id}).",
         "🚨",
     )
+
+
+def handoff(lead: Lead, config: Config, ae_reason: str | None = None) -> SlackMessage:
+    """The SQL in the handoffs channel: summary, notes and fields, the AE mentioned, Accept / Reject."""
+    title = lead_title(lead)
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"🤝 SQL: {title}", 150)))]
+    if lead.stage == Stage.SQL:
+        ask = f"<@{lead.ae_id}>, please accept or reject this SQL from <@{lead.owner_id}>."
+    else:
+        ask = f"SQL from <@{lead.owner_id}> for <@{lead.ae_id}>."
+    blocks.append(SectionBlock(text=_mrkdwn(ask)))
+    facts = [
+        ("Company", lead.company),
+        ("Title", lead.title),
+        ("Company size", lead.company_size),
+        ("Country", lead.country),
+        ("Source", lead.lead_source),
+        ("Score", lead.score),
+    ]
+    blocks.append(SectionBlock(fields=[_field(label, value) for label, value in facts if value not in (None, "")]))
+    qualification = lead.qualification or {}
+    blocks.append(SectionBlock(text=_mrkdwn(f"*Qualification notes*\n{escape(qualification.get('notes', ''))}")))
+    labels = {f.id: f.label for f in config.qualification.fields + config.opportunity.required_fields}
+    given = [(labels.get(key, key), value) for key, value in qualification.get("fields", {}).items() if value]
+    if given:
+        blocks.append(SectionBlock(fields=[_field(label, value) for label, value in given[:10]]))
+    if ae_reason:
+        blocks.append(ContextBlock(elements=[_mrkdwn(f"Routed to <@{lead.ae_id}>: {escape(ae_reason)}")]))
+    status = _outcome_line(lead) if lead.stage != Stage.SQL else None
+    if lead.stage == Stage.SQL:
+        value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
+        blocks.append(
+            ActionsBlock(
+                block_id=f"handoff:{lead.id}",
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Accept"),
+                        action_id=HandoffAction.ACCEPT.value,
+                        value=value,
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text=PlainTextObject(text="Reject"),
+                        action_id=HandoffAction.REJECT.value,
+                        value=value,
+                        style="danger",
+                    ),
+                ],
+            )
+        )
+    elif status:
+        blocks.append(SectionBlock(text=_mrkdwn(status)))
+    blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
+    text = f"SQL for <@{lead.ae_id}>: {escape(title)}" + (f". {status}" if status else ", waiting to be accepted.")
+    return _finish(text, blocks)
+
+
+def handoff_accepted_reply(lead: Lead, actor_id: str, opportunity_id: int | None) -> SlackMessage:
+    return _note(
+        f"<@{lead.owner_id}>: <@{actor_id}> accepted {escape(lead_title(lead))}. "
+        f"Opportunity #{opportunity_id} was created.",
+        "🎉",
+    )
+
+
+def handoff_rejected_reply(lead: Lead, actor_id: str) -> SlackMessage:
+    outcome = lead.outcome or {}
+    notes = f": {escape(outcome['notes'])}" if outcome.get("notes") else ""
+    return _note(
+        f"<@{lead.owner_id}>: <@{actor_id}> sent {escape(lead_title(lead))} back "
+        f"({escape(outcome.get('label', ''))}){notes}. It is yours again, as Engaged.",
+        "↩️",
+    )
+
+
+def _text_input(
+    block_id: str, label: str, *, optional: bool = False, multiline: bool = False, initial: str | None = None
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=PlainTextObject(text=clip(label, 2000)),
+        optional=optional,
+        element=PlainTextInputElement(action_id="value", multiline=multiline, initial_value=initial),
+    )
+
+
+def _reason_input(reasons: dict[str, str]) -> InputBlock:
+    options = [Option(text=PlainTextObject(text=label), value=code) for code, label in reasons.items()]
+    return InputBlock(
+        block_id="reason",
+        label=PlainTextObject(text="Reason"),
+        element=StaticSelectElement(
+            action_id="value", options=options, placeholder=PlainTextObject(text="Pick a reason")
+        ),
+    )
+
+
+def _modal(callback: Modal, title: str, submit: str, lead: Lead, blocks: list) -> dict:
+    intro = ContextBlock(elements=[_mrkdwn(f"*{escape(lead_title(lead))}* · Lead #{lead.id}")])
+    view = View(
+        type="modal",
+        callback_id=callback.value,
+        title=PlainTextObject(text=title),
+        submit=PlainTextObject(text=submit),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json(),
+        blocks=[intro, *blocks],
+    )
+    return view.to_dict()
+
+
+def qualify_modal(lead: Lead, config: Config) -> dict:
+    fields = [_text_input(f.id, f.label, optional=not f.required) for f in config.qualification.fields]
+    return _modal(
+        Modal.QUALIFY,
+        "Qualify as SQL",
+        "Hand to an AE",
+        lead,
+        [_text_input("notes", "Qualification notes", multiline=True), *fields],
+    )
+
+
+def disqualify_modal(lead: Lead) -> dict:
+    return _modal(
+        Modal.DISQUALIFY,
+        "Disqualify lead",
+        "Disqualify",
+        lead,
+        [_reason_input(DISQUALIFY_REASONS), _text_input("notes", "Notes", optional=True, multiline=True)],
+    )
+
+
+def reject_modal(lead: Lead) -> dict:
+    return _modal(
+        Modal.REJECT,
+        "Reject SQL",
+        "Send back",
+        lead,
+        [_reason_input(REJECT_REASONS), _text_input("notes", "Notes", optional=True, multiline=True)],
+    )
+
+
+def accept_modal(lead: Lead, config: Config, missing: list[str]) -> dict:
+    fields = [_text_input(f.id, f.label) for f in config.opportunity.required_fields if f.id in missing]
+    return _modal(Modal.ACCEPT, "Accept SQL", "Create opportunity", lead, fields)
 
 
 def undeliverable_notice(lead_id: int | None, target: str | None, error: str, text: str) -> SlackMessage:

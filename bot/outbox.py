@@ -134,13 +134,13 @@ class OutboxRelay:
         channel, ts = response.get("channel"), response.get("ts")
         with write_session(self.engine) as session:
             outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
-            if row.method == "chat.postMessage" and channel and ts and row.ref in ("alert", "escalation"):
+            if row.method == "chat.postMessage" and channel and ts and row.ref in ("alert", "escalation", "handoff"):
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
 
     def _resolve(self, row: OutboxMessage) -> dict:
         """Render the alert, and fill in where the lead's alert (or escalation) lives for updates and replies."""
-        if row.ref not in ("alert", "alert_thread", "escalation"):
+        if row.ref not in ("alert", "alert_thread", "escalation", "handoff", "handoff_thread"):
             return row.payload
         with read_session(self.engine) as session:
             lead = lead_store.get_lead(session, row.lead_id)
@@ -149,8 +149,13 @@ class OutboxRelay:
             if lead is None or self.config is None:
                 raise PermanentFailure("the lead to show is gone")
             payload |= alert_for(lead, self.config).as_payload()
-        if row.method == "chat.postMessage" and row.ref in ("alert", "escalation"):
+        if row.method == "chat.postMessage" and row.ref in ("alert", "escalation", "handoff"):
             return payload
+        if row.ref in ("handoff", "handoff_thread"):
+            if not lead or not lead.handoff_ts or self.config is None:
+                raise PermanentFailure("the handoff message was never posted")
+            where = "ts" if row.ref == "handoff" else "thread_ts"
+            return {**payload, "channel": self.config.channels.handoffs, where: lead.handoff_ts}
         if row.ref == "escalation":
             if not lead or not lead.escalation_ts:
                 raise PermanentFailure("the escalation was never posted, so there is nothing to update")

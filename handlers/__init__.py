@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from handlers import actions, commands, errors, events
+from handlers import actions, commands, errors, events, handoff
 
 if TYPE_CHECKING:
     from bot.app import Leadbot
@@ -20,6 +20,7 @@ def register_listeners(app: App, leadbot: Leadbot) -> None:
         next()
 
     errors.register(app)
+    handoff.register(app)  # before actions: its catch-all for unknown buttons must come last
     actions.register(app)
     commands.register(app)
     events.register(app)

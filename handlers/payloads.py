@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.actions import ContactChoice, EscalationChoice
+from bot.actions import ContactChoice, EscalationChoice, LeadRef
 
 
 class BadPayload(Exception):
@@ -49,3 +49,42 @@ class EscalationClick:
         except (KeyError, IndexError, TypeError, ValidationError) as exc:
             raise BadPayload(f"unreadable escalation button: {exc}") from None
         return cls(user_id=_user_id(body), choice=choice)
+
+
+@dataclass(frozen=True)
+class LeadButtonClick:
+    user_id: str
+    ref: LeadRef
+    trigger_id: str | None
+
+    @classmethod
+    def parse(cls, body: dict) -> LeadButtonClick:
+        try:
+            ref = LeadRef.model_validate_json(body["actions"][0]["value"])
+        except (KeyError, IndexError, TypeError, ValidationError) as exc:
+            raise BadPayload(f"unreadable lead button: {exc}") from None
+        return cls(user_id=_user_id(body), ref=ref, trigger_id=body.get("trigger_id"))
+
+
+@dataclass(frozen=True)
+class ModalSubmission:
+    """A submitted modal: who, which lead (private_metadata), and each input's text or chosen option."""
+
+    user_id: str
+    ref: LeadRef
+    values: dict[str, str]
+
+    @classmethod
+    def parse(cls, body: dict) -> ModalSubmission:
+        try:
+            view = body["view"]
+            ref = LeadRef.model_validate_json(view["private_metadata"])
+            values = {}
+            for block_id, actions in view["state"]["values"].items():
+                for element in actions.values():
+                    option = element.get("selected_option")
+                    value = option.get("value") if isinstance(option, dict) else element.get("value")
+                    values[block_id] = value if isinstance(value, str) else ""
+        except (KeyError, TypeError, AttributeError, ValidationError) as exc:
+            raise BadPayload(f"unreadable modal submission: {exc}") from None
+        return cls(user_id=_user_id(body), ref=ref, values=values)

@@ -63,8 +63,12 @@ def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datet
 
 
 def set_message_location(session: Session, lead_id: int, ref: str, channel: str, ts: str) -> None:
-    """Remember where the lead's alert (ref "alert") or latest escalation (ref "escalation") was posted."""
-    values = {"alert_channel": channel, "alert_ts": ts} if ref == "alert" else {"escalation_ts": ts}
+    """Remember where the lead's alert, latest escalation or handoff message was posted."""
+    values = {
+        "alert": {"alert_channel": channel, "alert_ts": ts},
+        "escalation": {"escalation_ts": ts},
+        "handoff": {"handoff_ts": ts},
+    }[ref]
     session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**values))
 
 

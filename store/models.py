@@ -122,6 +122,13 @@ class Lead(SQLModel, table=True):
     reassign_count: int = 0
     # The AE an SQL is handed to (the handoff sets it); the AE response clock runs while it waits.
     ae_id: str | None = Field(default=None, max_length=32)
+    # Qualify as SQL: the notes and the configured fields; the handoff message in the handoffs channel.
+    qualification: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    handoff_ts: str | None = Field(default=None, max_length=32)
+    # Why it was disqualified, or why the AE sent it back: {"code": ..., "notes": ..., "by": ...}.
+    outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
     @property
     def display_name(self) -> str:
@@ -140,6 +147,23 @@ class Activity(SQLModel, table=True):
     actor: str = Field(max_length=32)
     kind: str = Field(max_length=32, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Opportunity(SQLModel, table=True):
+    """Created when an AE accepts an SQL; one per lead, enforced by the database."""
+
+    __tablename__ = "opportunity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", unique=True)
+    name: str = Field(max_length=300)
+    company: str | None = Field(default=None, max_length=300)
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    ae_id: str = Field(max_length=32, index=True)
+    sdr_id: str | None = Field(default=None, max_length=32)
+    source: str = Field(max_length=100)
+    created_at: datetime = _utc_column(index=True)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class TimerKind:

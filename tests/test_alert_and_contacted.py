@@ -63,9 +63,9 @@ def test_the_owner_gets_a_dm_saying_who_why_and_when(bot):
     ):
         assert fact in blocks, fact
     assert alert["text"].startswith("New lead for you: Jordan Blake (Northwind), score 5.")
-    # The only control is one that works: the Contacted menu with its four ways.
+    # Only controls that make sense for a new lead: the Contacted menu with its four ways, and Disqualify.
     actions = [b for b in alert["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == ["lead.contacted"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == ["lead.contacted", "lead.disqualify"]
     assert [o["text"]["text"] for o in actions[0]["elements"][0]["options"]] == ["Call", "Email", "LinkedIn", "Other"]
     # Where the DM lives is stored, so later changes update it in place.
     lead = eventually(lambda: (lead := _lead(bot, body["id"])[0]).alert_ts and lead)
@@ -106,8 +106,9 @@ def test_contacted_by_the_owner_logs_the_touch_and_updates_the_dm_in_place(bot):
     assert "Contacted* by <@U0SDR1> via LinkedIn" in shown
     assert "4m 12s after assignment, within the 15m SLA" in shown
     assert "Attempting Contact" in shown
-    menus = [e for b in alert["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [m["placeholder"]["text"] for m in menus] == ["Log another touch…"]
+    controls = [e for b in alert["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert controls[0]["placeholder"]["text"] == "Log another touch…"
+    assert [c["action_id"] for c in controls[1:]] == ["lead.engaged", "lead.qualify", "lead.disqualify"]
     lead, kinds = _lead(bot, body["id"])
     assert lead.stage == "attempting_contact"
     assert (lead.first_touch_by, lead.first_touch_via) == ("U0SDR1", "linkedin")

@@ -75,6 +75,43 @@ def block_actions_payload(
     return payload
 
 
+def view_submission_payload(*, user_id: str, view: dict, values: dict[str, str | None], user_name: str = "rep") -> dict:
+    """A `view_submission` for a modal as the user filled it in: block_id → typed text or chosen option value."""
+    state: dict[str, dict] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input" or block["block_id"] not in values:
+            continue
+        element, value = block["element"], values[block["block_id"]]
+        if element["type"] == "static_select":
+            option = next((o for o in element["options"] if o["value"] == value), None)
+            entry = {"type": "static_select", "selected_option": option}
+        else:
+            entry = {"type": element["type"], "value": value}
+        state[block["block_id"]] = {element["action_id"]: entry}
+    submitted = {
+        **view,
+        "state": {"values": state},
+        "previous_view_id": None,
+        "root_view_id": view.get("id"),
+        "app_id": APP_ID,
+        "external_id": "",
+        "app_installed_team_id": TEAM_ID,
+        "bot_id": "B0LEADBOT",
+        "clear_on_close": False,
+        "notify_on_close": False,
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "leadbot-standin"},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "XXXXXXXXXXXXXXXXXXXXXXXX",
+        "trigger_id": "1410876803872.1379717998065.6a115a24993a3a4faefd03f2d2a736c3",
+        "view": submitted,
+        "response_urls": [],
+    }
+
+
 def interactive_body(payload: dict) -> str:
     """Interactive payloads travel as a form with one field: payload=<urlencoded JSON>."""
     return "payload=" + quote(json.dumps(payload))
@@ -180,3 +217,14 @@ def send_block_action(
         extra_headers=extra_headers,
     )
     return status
+
+
+def send_view_submission(
+    *, url: str, signing_secret: str, user_id: str, view: dict, values: dict[str, str | None], user_name: str = "rep"
+) -> tuple[int, str]:
+    """Submit a modal as `user_id` would; returns (status, body): Slack shows `response_action: errors` inline."""
+    payload = view_submission_payload(user_id=user_id, view=view, values=values, user_name=user_name)
+    status, body, _ = post_signed(
+        f"{url}/slack/events", interactive_body(payload), signing_secret, "application/x-www-form-urlencoded"
+    )
+    return status, body

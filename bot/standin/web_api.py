@@ -106,6 +106,7 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict] = {}
         self.responses: list[dict] = []  # what listeners sent to response_url
         self.home_views: dict[str, dict] = {}
+        self.opened_views: list[dict] = []  # modals opened with views.open, newest last
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._cond = threading.Condition()
@@ -280,6 +281,32 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         self.home_views[args["user_id"]] = view
         return {"ok": True, "view": {"id": "V0HOME", "type": "home", **view}}
+
+    def _api_views_open(self, args: dict) -> dict:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        problems = block_problems(view.get("blocks", []), 100)
+        for key in ("title", "submit", "close"):
+            if key in view and len(view[key].get("text", "")) > 24:
+                problems.append(f"{key} over 24 characters")
+        if len(view.get("private_metadata", "")) > 3000:
+            problems.append("private_metadata over 3000 characters")
+        if problems:
+            return {"ok": False, "error": "invalid_arguments", "errors": problems}
+        opened = {
+            "id": f"V{len(self.opened_views) + 1:08d}",
+            "team_id": TEAM_ID,
+            "state": {"values": {}},
+            "hash": "1601009219.3NRSqpiD",
+            **view,
+        }
+        self.opened_views.append({"trigger_id": args["trigger_id"], "view": opened})
+        return {"ok": True, "view": opened}
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _handler_class(self):

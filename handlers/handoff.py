@@ -1,0 +1,224 @@
+"""Qualification and handoff: the lead DM's buttons, the AE's Accept / Reject, and their modals."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.actions import HandoffAction, LeadAction, Modal
+from bot.handoff import (
+    WORKING,
+    Done,
+    Invalid,
+    NeedsFields,
+    Outdated,
+    accept_sql,
+    disqualify,
+    lead_for_decision,
+    lead_for_sdr_modal,
+    mark_engaged,
+    missing_opportunity_fields,
+    qualify_as_sql,
+    reject_sql,
+)
+from bot.lead_actions import NotAllowed
+from bot.messages import accept_modal, disqualify_modal, qualify_modal, reject_modal
+from handlers.actions import OUTDATED, ephemeral
+from handlers.payloads import BadPayload, LeadButtonClick, ModalSubmission
+from store.models import Stage
+
+
+def _refusal(result, *, deciding: bool = False) -> str | None:
+    """What to tell someone whose click changed nothing (None when it worked)."""
+    if isinstance(result, NotAllowed):
+        if deciding:
+            return f"Only <@{result.owner_id}> (the assigned AE) or a manager can accept or reject this SQL."
+        return f"Only <@{result.owner_id}> (the lead's owner) or a manager can do this."
+    if isinstance(result, Outdated):
+        return f"Nothing was changed: {result.detail}."
+    return None
+
+
+def _click(body: dict, respond: Respond) -> LeadButtonClick | None:
+    try:
+        return LeadButtonClick.parse(body)
+    except BadPayload:
+        ephemeral(respond, OUTDATED)
+        return None
+
+
+# -- SDR buttons on the DM ------------------------------------------------------------------------------
+def on_engaged(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    click = _click(body, respond)
+    if click is None:
+        return
+    leadbot = context["leadbot"]
+    result = mark_engaged(
+        leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.ref.lead_id, actor_id=click.user_id
+    )
+    if isinstance(result, Done):
+        leadbot.relay.kick()
+    else:
+        ephemeral(respond, _refusal(result))
+
+
+def _open_sdr_modal(body, respond, context, client: WebClient, stages, build) -> None:
+    click = _click(body, respond)
+    if click is None:
+        return
+    leadbot = context["leadbot"]
+    lead = lead_for_sdr_modal(
+        leadbot.engine, leadbot.config, lead_id=click.ref.lead_id, actor_id=click.user_id, stages=stages
+    )
+    if isinstance(lead, NotAllowed | Outdated):
+        ephemeral(respond, _refusal(lead))
+        return
+    client.views_open(trigger_id=click.trigger_id, view=build(lead, leadbot.config))
+
+
+def on_qualify(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
+    ack()  # the trigger_id lives 3 seconds: open the modal right after the check
+    _open_sdr_modal(body, respond, context, client, (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL), qualify_modal)
+
+
+def on_disqualify(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
+    ack()
+    _open_sdr_modal(body, respond, context, client, WORKING, lambda lead, _config: disqualify_modal(lead))
+
+
+# -- AE buttons on the handoff message --------------------------------------------------------------------
+def on_accept(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
+    ack()
+    click = _click(body, respond)
+    if click is None:
+        return
+    leadbot = context["leadbot"]
+    result = accept_sql(
+        leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.ref.lead_id, actor_id=click.user_id
+    )
+    if isinstance(result, NeedsFields):
+        missing = missing_opportunity_fields(result.lead, leadbot.config)
+        client.views_open(trigger_id=click.trigger_id, view=accept_modal(result.lead, leadbot.config, missing))
+    elif isinstance(result, Done):
+        leadbot.relay.kick()
+    else:
+        ephemeral(respond, _refusal(result, deciding=True))
+
+
+def on_reject(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
+    ack()
+    click = _click(body, respond)
+    if click is None:
+        return
+    leadbot = context["leadbot"]
+    lead = lead_for_decision(leadbot.engine, leadbot.config, lead_id=click.ref.lead_id, actor_id=click.user_id)
+    if isinstance(lead, NotAllowed | Outdated):
+        ephemeral(respond, _refusal(lead, deciding=True))
+        return
+    client.views_open(trigger_id=click.trigger_id, view=reject_modal(lead))
+
+
+# -- modal submissions ---------------------------------------------------------------------------------
+def _answer(ack: Ack, result, context: BoltContext, first_block: str) -> None:
+    """Close the modal on success; otherwise keep it open with the problem shown on the right input."""
+    if isinstance(result, Done):
+        ack()
+        context["leadbot"].relay.kick()
+    elif isinstance(result, Invalid):
+        ack(response_action="errors", errors=result.errors)
+    else:
+        ack(response_action="errors", errors={first_block: _refusal(result, deciding=first_block == "reason")})
+
+
+def _submission(ack: Ack, body: dict, first_block: str) -> ModalSubmission | None:
+    try:
+        return ModalSubmission.parse(body)
+    except BadPayload:
+        ack(response_action="errors", errors={first_block: "This form is out of date; close it and try again."})
+        return None
+
+
+def on_qualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+    form = _submission(ack, body, "notes")
+    if form is None:
+        return
+    leadbot = context["leadbot"]
+    fields = {f.id: form.values.get(f.id, "") for f in leadbot.config.qualification.fields}
+    result = qualify_as_sql(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=form.ref.lead_id,
+        actor_id=form.user_id,
+        notes=form.values.get("notes", ""),
+        fields=fields,
+    )
+    _answer(ack, result, context, "notes")
+
+
+def on_disqualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+    form = _submission(ack, body, "reason")
+    if form is None:
+        return
+    leadbot = context["leadbot"]
+    result = disqualify(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=form.ref.lead_id,
+        actor_id=form.user_id,
+        reason=form.values.get("reason", ""),
+        notes=form.values.get("notes", ""),
+    )
+    _answer(ack, result, context, "reason")
+
+
+def on_reject_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+    form = _submission(ack, body, "reason")
+    if form is None:
+        return
+    leadbot = context["leadbot"]
+    result = reject_sql(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=form.ref.lead_id,
+        actor_id=form.user_id,
+        reason=form.values.get("reason", ""),
+        notes=form.values.get("notes", ""),
+    )
+    _answer(ack, result, context, "reason")
+
+
+def on_accept_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+    leadbot = context["leadbot"]
+    first = leadbot.config.opportunity.required_fields[0].id if leadbot.config.opportunity.required_fields else "x"
+    form = _submission(ack, body, first)
+    if form is None:
+        return
+    result = accept_sql(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=form.ref.lead_id,
+        actor_id=form.user_id,
+        extra=form.values,
+    )
+    if isinstance(result, NeedsFields):  # nothing typed at all
+        result = Invalid(
+            {f: "Required for the opportunity." for f in missing_opportunity_fields(result.lead, leadbot.config)}
+        )
+    _answer(ack, result, context, first)
+
+
+def register(app: App) -> None:
+    app.action(LeadAction.ENGAGED.value)(on_engaged)
+    app.action(LeadAction.QUALIFY.value)(on_qualify)
+    app.action(LeadAction.DISQUALIFY.value)(on_disqualify)
+    app.action(HandoffAction.ACCEPT.value)(on_accept)
+    app.action(HandoffAction.REJECT.value)(on_reject)
+    app.view(Modal.QUALIFY.value)(on_qualify_submitted)
+    app.view(Modal.DISQUALIFY.value)(on_disqualify_submitted)
+    app.view(Modal.REJECT.value)(on_reject_submitted)
+    app.view(Modal.ACCEPT.value)(on_accept_submitted)
