@@ -149,10 +149,46 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
     )
 
 
-def _record_resubmission(session, existing: Lead, data: LeadIn, now: datetime) -> IntakeResult:
+def rescore_with(existing: Lead, data: LeadIn, config: Config):
+    """The lead's score once the new submission's intent signals are added to what it already showed."""
+    pages = tuple(dict.fromkeys([*existing.pages_visited, *data.pages_visited]))
+    return score_lead(
+        ScoringInput(
+            email_domain=_email_domain(existing.email),
+            industry=existing.industry or data.industry,
+            company_size=existing.company_size,
+            country=existing.country or data.country,
+            region=existing.region or data.region,
+            title=existing.title or data.title,
+            demo_request=existing.demo_request or data.demo_request,
+            pricing_page_visit=bool(existing.extra.get("pricing_page_visit")) or data.pricing_page_visit,
+            pages_visited=pages,
+        ),
+        config.scoring,
+    )
+
+
+def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, now: datetime) -> IntakeResult:
     lead_store.log_activity(
         session, existing.id, now, "intake", "resubmitted", fields=data.model_dump(mode="json", exclude_none=True)
     )
+    score = rescore_with(existing, data, config)
+    if score.points != existing.score:
+        was_mql = existing.score >= config.scoring.mql_threshold
+        existing.score, existing.score_reasons = score.points, [r.as_dict() for r in score.reasons]
+        existing.demo_request = existing.demo_request or data.demo_request
+        existing.pages_visited = list(dict.fromkeys([*existing.pages_visited, *data.pages_visited]))
+        lead_store.log_activity(
+            session, existing.id, now, "system", "scored", score=score.points, reasons=existing.score_reasons
+        )
+        if score.mql and not was_mql:
+            if existing.lifecycle_stage == "lead":
+                existing.lifecycle_stage = "mql"
+            lead_store.log_activity(session, existing.id, now, "system", "mql", score=score.points)
+        session.add(existing)
+        outbox_store.enqueue(
+            session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=existing.id, ref="alert"
+        )
     # Not the owner's activity, so the idle clocks keep running.
     notice = messages.resubmission_notice(existing, data.source)
     outbox_store.enqueue(
@@ -180,7 +216,7 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         now = clock.now()
         existing = lead_store.find_open_by_email(session, normalise_email(data.email))
         if existing is not None:
-            return _record_resubmission(session, existing, data, now)
+            return _record_resubmission(session, existing, data, config, now)
         lead = _new_lead(data, config, now)
         assignment = assign_new_lead(session, config)
         lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
