@@ -20,7 +20,7 @@ from bot.clock import ManualClock, SystemClock
 from bot.config import parse_config
 from bot.server import ServerThread, make_http_server
 from bot.settings import Settings
-from bot.standin.requests import button_action, post, select_action, send_block_action
+from bot.standin.requests import button_action, post, select_action, send_block_action, send_view_submission
 from bot.standin.web_api import FakeSlack, render_message
 from bot.sweep import sweep
 from store import leads as lead_store
@@ -110,7 +110,7 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
             f"{standin.url}; nothing leaves this machine."
         )
         out(f"The real Leadbot server runs on {base} with a fresh SQLite database in {workdir}.\n")
-        first_alert = None
+        first_alert, alerts = None, {}
         for lead in SAMPLE_LEADS:
             out(f"── A form posts a lead: POST {base}/leads  ({lead['email']})")
             status, body, _ = post(
@@ -128,6 +128,7 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
             out(f"   {names[answer['owner']]} gets this DM in Slack:")
             out(_indent(render_message(alert, names)))
             first_alert = first_alert or (answer, alert)
+            alerts[answer["id"]] = (answer["owner"], alert)
         answer, alert = first_alert
         owner = answer["owner"]
         other = next(m.slack_id for m in config.team if m.role == "sdr" and m.slack_id != owner)
@@ -182,6 +183,7 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         _click_button(standin, settings, base, manager, escalation, "escalation.reassign_now", "manager")
         updated = standin.wait_for(lambda: escalation["edits"] > 0 and escalation)
         out(_indent(render_message(updated, names)))
+        _qualify_and_accept(out, standin, settings, base, config, names, alerts[2])
         out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
         return 0
     finally:
@@ -189,6 +191,44 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         leadbot.stop()
         standin.stop()
         leadbot.engine.dispose()
+
+
+def _qualify_and_accept(out, standin: FakeSlack, settings: Settings, base: str, config, names, owned) -> None:
+    owner, alert = owned
+    ae = config.members_with_role("ae")[0].slack_id
+    out(f"\n── {names[owner]} emails Priya, then picks Qualify as SQL on the DM")
+    edits = alert["edits"]
+    _click_contacted(standin, settings, base, owner, alert, "email", "rep-2")
+    standin.wait_for(lambda: alert["edits"] > edits)
+    _click_button(standin, settings, base, owner, alert, "lead.qualify", "rep-2")
+    view = standin.wait_for(lambda: standin.opened_views and standin.opened_views[-1])["view"]
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    out(f"   A modal opens: {view['title']['text']}, asking for " + ", ".join(labels))
+    values = {
+        "notes": "Ops team loses inbound leads over weekends; wants SLAs in Slack.",
+        "need": "Leads go cold",
+        "budget": "20-40k",
+        "timeline": "This quarter",
+        "decision_maker": "Priya (Head of Ops)",
+    }
+    status, _ = send_view_submission(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
+        user_id=owner,
+        view=view,
+        values=values,
+        user_name="rep-2",
+    )
+    out(f"   → submitted (a signed view_submission), HTTP {status}. The handoffs channel shows:")
+    handoff = standin.wait_for(lambda: next((m for m in standin.messages_in(config.channels.handoffs)), None))
+    out(_indent(render_message(handoff, names)))
+    out(f"\n── {names[ae]} clicks Accept")
+    _click_button(standin, settings, base, ae, handoff, "handoff.accept", "ae")
+    standin.wait_for(lambda: handoff["edits"] > 0)
+    reply = standin.wait_for(lambda: [m for m in standin.messages_in(config.channels.handoffs) if m["thread_ts"]])
+    out(_indent(render_message(handoff, names)))
+    out("   and in its thread:")
+    out(_indent(render_message(reply[-1], names)))
 
 
 def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.lead_actions import LeadNotFound, NotAllowed, may_act_on
 from bot.outbox import RENDER_ALERT
-from bot.routing import next_in_rotation
+from bot.routing import next_in_rotation, ordinal
 from store import handoff as handoff_store
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -183,7 +183,7 @@ def _route_to_ae(session: Session, lead: Lead, config: Config) -> tuple[str, str
         fallback = config.member(config.routing.fallback)
         return fallback.slack_id, f"no AE is available, so the fallback owner ({fallback.name})"
     rotation_store.record_turn(session, state, picked[0])
-    return picked[0], f"round robin over active AEs: {picked[1]} of {len(active)}"
+    return picked[0], f"round robin over active AEs: {ordinal(picked[1])} of {len(active)}"
 
 
 def disqualify(

@@ -35,7 +35,7 @@ def next_in_rotation(order: list[str], eligible: set[str], last: str | None) -> 
     return None
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -52,7 +52,7 @@ def assign_new_lead(session: Session, config: Config) -> Assignment:
         return Assignment(fallback.slack_id, f"No SDR is available, so it went to the fallback owner ({fallback.name})")
     owner, place = picked
     rotation_store.record_turn(session, state, owner)
-    reason = f"Round robin over active SDRs: {_ordinal(place)} of {len(eligible)}"
+    reason = f"Round robin over active SDRs: {ordinal(place)} of {len(eligible)}"
     if skipped:
         reason += f" (skipped, inactive: {', '.join(skipped)})"
     return Assignment(owner, reason)

@@ -20,3 +20,6 @@ def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():
     assert "→ HTTP 200: no new lead" in text and "came in again via Website" in text
     assert "The SLA sweep fires" in text and "Escalation: No activity for 2h on Jordan Blake" in text
     assert "Now owned by @Ana Silva (reassigned from an escalation by Morgan Lee)" in text
+    assert "A modal opens: Qualify as SQL, asking for Qualification notes, Need / pain" in text
+    assert "@Alex Kim, please accept or reject this SQL from @Ana Silva" in text
+    assert "Accepted by @Alex Kim: an opportunity was created" in text and "Opportunity #1 was created" in text
