@@ -368,3 +368,30 @@ def test_a_lead_whose_score_reaches_the_threshold_later_becomes_an_mql(engine, c
         kinds = [a.kind for a in lead_store.activities(session, lead.id)]
     assert (lead.score, lead.lifecycle_stage, lead.demo_request) == (40, "mql", True)
     assert kinds[-3:] == ["resubmitted", "scored", "mql"]
+
+
+def test_with_no_active_ae_the_sql_goes_to_the_fallback(engine, clock):
+    from bot.actions import ContactMethod
+    from bot.app import prepare_database
+    from bot.handoff import qualify_as_sql
+    from bot.intake import accept_lead, parse_lead
+    from bot.lead_actions import log_touch
+
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["team"][2]["active"] = False
+    config = make_config(**data)
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead(LEAD)).lead
+    log_touch(engine, config, clock, lead_id=lead.id, actor_id="U0SDR1", via=ContactMethod.CALL, number=1)
+
+    result = qualify_as_sql(
+        engine,
+        config,
+        clock,
+        lead_id=lead.id,
+        actor_id="U0SDR1",
+        notes=QUALIFIED["notes"],
+        fields={k: v for k, v in QUALIFIED.items() if k != "notes"},
+    )
+
+    assert result.lead.ae_id == "U0MGR1"

@@ -60,3 +60,30 @@ def test_our_signature_matches_slacks_published_vector():
         )
         is False
     )  # 2018: stale
+
+
+def test_view_submissions_have_the_keys_of_a_captured_modal_submission():
+    from bot.standin.requests import view_submission_payload
+
+    real = json.loads((SLACK / "view_submission.modal.captured_heybot.json").read_text())
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": "x",
+        "private_metadata": "{}",
+        "title": {},
+        "submit": {},
+        "close": {},
+        "blocks": [
+            {"type": "input", "block_id": "notes", "element": {"type": "plain_text_input", "action_id": "value"}}
+        ],
+        "team_id": "T1",
+        "hash": "1.2",
+    }
+    ours = view_submission_payload(user_id="U0SDR1", view=view, values={"notes": "hi"})
+
+    assert set(ours) == set(real)
+    assert set(ours["view"]) == set(real["view"])
+    assert _shape(ours["user"]) == _shape(real["user"])
+    real_value = next(iter(next(iter(real["view"]["state"]["values"].values())).values()))
+    assert set(ours["view"]["state"]["values"]["notes"]["value"]) == set(real_value)
