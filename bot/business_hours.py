@@ -64,6 +64,10 @@ class BusinessCalendar:
             day += timedelta(days=1)
         raise ValueError("the business calendar has no open time in the next two years")
 
+    def is_open(self, moment: datetime) -> bool:
+        window = self.window(moment.astimezone(self.tz).date())
+        return window is not None and window[0] <= moment.astimezone(UTC) < window[1]
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Open time between two moments (for reporting time to first touch in business time)."""
         start, end = start.astimezone(UTC), end.astimezone(UTC)
@@ -86,6 +90,9 @@ class AlwaysOpen:
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         return start + duration
+
+    def is_open(self, moment: datetime) -> bool:
+        return True
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         return max(end - start, timedelta(0))

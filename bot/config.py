@@ -5,6 +5,7 @@ Everything the file leaves out takes the playbook's default.
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -82,6 +83,11 @@ class TeamMemberConfig(_Strict):
     role: Literal["sdr", "ae", "manager"]
     active: bool = True
     timezone: TimeZoneName | None = None  # the rep's own business hours, when sla.business_hours is set
+    weight: Annotated[int, Field(ge=1, le=100)] = 1  # share in `weighted` pools
+    max_open: Annotated[int, Field(ge=1)] | None = None  # capacity: skipped while this many leads are open
+    territories: list[str] = []
+    segments: list[str] = []
+    products: list[str] = []
 
 
 class ChannelsConfig(_Strict):
@@ -213,8 +219,52 @@ class DeliveryConfig(_Strict):
     give_up_after: Duration = timedelta(hours=24)
 
 
+class SizeRange(_Strict):
+    min: Annotated[int, Field(ge=0)] = 0
+    max: Annotated[int, Field(ge=1)] | None = None
+
+
+class RuleMatch(_Strict):
+    """What a lead must have for the rule to apply; every given key must match (values: any of the list)."""
+
+    region: list[str] = []
+    country: list[str] = []
+    company_size: SizeRange | None = None
+    industry: list[str] = []
+    product: list[str] = []
+    source: list[str] = []
+
+
+class PoolConfig(_Strict):
+    """Reps by id, and/or every SDR carrying one of these tags."""
+
+    reps: list[SlackUserId] = []
+    territories: list[str] = []
+    segments: list[str] = []
+    products: list[str] = []
+
+
+class RoutingRule(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    match: RuleMatch = RuleMatch()
+    pool: PoolConfig
+    method: Literal["round_robin", "weighted", "load_balanced"] = "round_robin"
+    respect_hours: bool = False  # skip reps outside their working hours (needs sla.business_hours)
+    fallback_pool: PoolConfig | None = None
+
+
 class RoutingConfig(_Strict):
     fallback: SlackUserId
+    existing_owner: bool = True  # a lead from a domain with an open lead or opportunity goes to that owner first
+    rules: list[RoutingRule] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _names_unique(cls, rules: list[RoutingRule]) -> list[RoutingRule]:
+        names = [r.name for r in rules]
+        if len(names) != len(set(names)):
+            raise ValueError("each rule needs its own name")
+        return rules
 
 
 class Config(_Strict):
@@ -246,8 +296,14 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _fallback_is_on_the_team(self) -> Config:
-        if self.routing.fallback not in {m.slack_id for m in self.team}:
+        team = {m.slack_id for m in self.team}
+        if self.routing.fallback not in team:
             raise ValueError(f"routing.fallback: {self.routing.fallback} is not on the team")
+        for rule in self.routing.rules:
+            for pool in (rule.pool, rule.fallback_pool):
+                unknown = [rep for rep in (pool.reps if pool else []) if rep not in team]
+                if unknown:
+                    raise ValueError(f"routing.rules: rule {rule.name!r} names {unknown[0]}, who is not on the team")
         return self
 
     @property
@@ -277,7 +333,8 @@ def _describe(error: dict) -> tuple[str, str]:
     if kind == "string_pattern_mismatch":
         return key, f"{error['input']!r} does not look like a Slack id"
     message = message.removeprefix("Value error, ")
-    if message.startswith("routing.fallback: "):
+    # Cross-field checks name their own key: "routing.fallback: U0X is not on the team".
+    if re.match(r"^[a-z_]+(\.[a-z_]+)+: ", message):
         key, message = message.split(": ", 1)
     return key or "(top level)", message
 

@@ -14,7 +14,7 @@ from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
 from bot.outbox import RENDER_ALERT
-from bot.routing import assign_new_lead
+from bot.routing import LeadFacts, assign_new_lead
 from bot.scoring import ScoringInput, score_lead
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -218,7 +218,16 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
         if existing is not None:
             return _record_resubmission(session, existing, data, config, now)
         lead = _new_lead(data, config, now)
-        assignment = assign_new_lead(session, config)
+        facts = LeadFacts(
+            domain=lead.domain,
+            region=lead.region,
+            country=lead.country,
+            company_size=lead.company_size,
+            industry=lead.industry,
+            product=lead.product_interest,
+            source=lead.lead_source,
+        )
+        assignment = assign_new_lead(session, config, facts, now)
         lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
         lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
         lead_store.insert_lead(session, lead)

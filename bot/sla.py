@@ -17,7 +17,7 @@ from bot import messages
 from bot.business_hours import AlwaysOpen, BusinessCalendar
 from bot.config import Config
 from bot.outbox import RENDER_ALERT
-from bot.routing import next_in_rotation
+from bot.routing import reassignment_owner
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store import timers as timer_store
@@ -124,19 +124,17 @@ class Reassignment:
     reason: str
 
 
-def pick_next_owner(lead: Lead, config: Config) -> tuple[str, str]:
-    """The next eligible SDR after the current owner (never the same one), or the fallback."""
+def pick_next_owner(session: Session, lead: Lead, config: Config, now: datetime) -> tuple[str, str]:
+    """The next available SDR after the current owner (never the same one), or the fallback."""
     fallback = config.member(config.routing.fallback)
     if lead.reassign_count >= config.sla.max_reassignments:
         return fallback.slack_id, (
             f"Reassigned {lead.reassign_count} times already, so it went to the fallback owner ({fallback.name})"
         )
-    sdrs = [m.slack_id for m in config.members_with_role("sdr")]
-    eligible = {m.slack_id for m in config.members_with_role("sdr") if m.active} - {lead.owner_id}
-    picked = next_in_rotation(sdrs, eligible, lead.owner_id)
+    picked = reassignment_owner(session, config, lead.owner_id, now)
     if picked is None:
         return fallback.slack_id, f"No other SDR is available, so it went to the fallback owner ({fallback.name})"
-    return picked[0], "Reassigned to the next SDR in the rotation"
+    return picked, "Reassigned to the next SDR in the rotation"
 
 
 def reassign_lead(
@@ -149,7 +147,7 @@ def reassign_lead(
     """
     old_owner = lead.owner_id
     if to is None:
-        new_owner, reason = pick_next_owner(lead, config)
+        new_owner, reason = pick_next_owner(session, lead, config, now)
     else:
         new_owner, reason = to, f"Taken by {config.member(to).name if config.member(to) else to}"
     stop_all_clocks(session, lead)

@@ -212,6 +212,20 @@ class RoutingState(SQLModel, table=True):
     pool: str = Field(primary_key=True, max_length=100)
     last_slack_id: str | None = Field(default=None, max_length=32)
     assigned_count: int = 0
+    # Leads each rep got from this pool (weighted pools pick the rep furthest below their share).
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+
+
+class MemberStatus(SQLModel, table=True):
+    """Availability a rep (or a manager for them) sets from Slack: /leadbot away [until], /leadbot back."""
+
+    __tablename__ = "member_status"
+
+    slack_id: str = Field(primary_key=True, max_length=32)
+    away: bool = False
+    away_until: datetime | None = _utc_column(nullable=True)
+    updated_at: datetime = _utc_column()
+    updated_by: str = Field(max_length=32)
 
 
 class OutboxMessage(SQLModel, table=True):

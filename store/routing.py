@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from store.models import RoutingState
+from store.models import Lead, MemberStatus, Opportunity, RoutingState
 
 
 def ensure_pools(session: Session, pools: list[str]) -> None:
@@ -28,4 +31,44 @@ def lock_rotation(session: Session, pool: str) -> RoutingState:
 def record_turn(session: Session, state: RoutingState, slack_id: str) -> None:
     state.last_slack_id = slack_id
     state.assigned_count += 1
+    # A new dict, so the JSON column is seen as changed.
+    state.counts = {**state.counts, slack_id: state.counts.get(slack_id, 0) + 1}
     session.add(state)
+
+
+def open_lead_counts(session: Session, rep_ids: list[str]) -> dict[str, int]:
+    """How many open leads each rep owns (capacity and load-balanced pools)."""
+    if not rep_ids:
+        return {}
+    rows = session.exec(
+        select(Lead.owner_id, func.count())
+        .where(col(Lead.owner_id).in_(rep_ids), col(Lead.is_open))
+        .group_by(Lead.owner_id)
+    ).all()
+    counts = dict.fromkeys(rep_ids, 0)
+    counts.update({owner: n for owner, n in rows})
+    return counts
+
+
+def existing_owner_for_domain(session: Session, domain: str) -> str | None:
+    """The SDR who already owns this company: an open lead from the domain, else its latest opportunity."""
+    owner = session.exec(
+        select(Lead.owner_id).where(Lead.domain == domain, col(Lead.is_open)).order_by(col(Lead.id).desc()).limit(1)
+    ).first()
+    if owner:
+        return owner
+    return session.exec(
+        select(Opportunity.sdr_id).where(Opportunity.domain == domain).order_by(col(Opportunity.id).desc()).limit(1)
+    ).first()
+
+
+def away_members(session: Session, now: datetime) -> dict[str, datetime | None]:
+    """Reps who are away now, with when they are back (None: until they say so)."""
+    rows = session.exec(select(MemberStatus).where(col(MemberStatus.away))).all()
+    return {r.slack_id: r.away_until for r in rows if r.away_until is None or r.away_until > now}
+
+
+def set_away(session: Session, slack_id: str, *, away: bool, until: datetime | None, now: datetime, by: str) -> None:
+    row = session.get(MemberStatus, slack_id) or MemberStatus(slack_id=slack_id, updated_at=now, updated_by=by)
+    row.away, row.away_until, row.updated_at, row.updated_by = away, until if away else None, now, by
+    session.add(row)

@@ -57,7 +57,7 @@ def test_the_owner_gets_a_dm_saying_who_why_and_when(bot):
         "Website",
         "Score 5",
         "Visited the pricing page",
-        "Round robin over active SDRs: 1st of 2",
+        "Default pool (all SDRs), round robin, 1st of 2",
         "First touch due by",
         "15m SLA",
     ):

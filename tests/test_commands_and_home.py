@@ -53,8 +53,8 @@ def test_a_slash_command_with_a_bad_signature_gets_401(bot):
 
 def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
     bot.post_lead({"email": "first@acme.com", "first_name": "First"})
-    bot.post_lead({"email": "other@acme.com"})  # Ana's
-    bot.post_lead({"email": "third@acme.com", "first_name": "Third", "demo_request": True})
+    bot.post_lead({"email": "other@globex.com"})  # Ana's
+    bot.post_lead({"email": "third@initech.com", "first_name": "Third", "demo_request": True})
     body = event_callback_body(
         {
             "type": "app_home_opened",
@@ -77,7 +77,7 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
     view = json.dumps(bot.slack.home_views["U0SDR1"])
     assert "Open leads for Sam Rivera" in view
     assert view.index("Third") < view.index("First")  # the hot lead is due first
-    assert "other@acme.com" not in view
+    assert "other@globex.com" not in view
 
 
 def test_the_messages_tab_publishes_nothing(bot):

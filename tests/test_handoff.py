@@ -82,6 +82,12 @@ def _handoff(bot, lead_id: int) -> dict:
     return bot.slack.wait_for(lambda: next((m for m in bot.slack.messages_in("C0HANDOFF") if not m["thread_ts"]), None))
 
 
+def _handoff_messages(bot) -> list[dict]:
+    return bot.slack.wait_for(
+        lambda: len(m := [x for x in bot.slack.messages_in("C0HANDOFF") if not x["thread_ts"]]) >= 2 and m
+    )
+
+
 def _qualified(bot) -> tuple[int, dict, dict]:
     lead_id, alert = _contacted(bot)
     _press(bot, "U0SDR1", alert, "lead.qualify")
@@ -295,15 +301,16 @@ def test_a_later_sql_from_the_same_company_goes_to_the_ae_who_owns_its_opportuni
     eventually(lambda: _opportunities(bot))
 
     _, body = bot.post_lead({**LEAD, "email": "sam@northwind.io", "first_name": "Sam"})
+    assert body["owner"] == "U0SDR1" and body["routing_reason"].startswith("Existing owner: Sam Rivera")
     alert = bot.alert_for(body["id"])
-    bot.click_contacted(body["id"], "U0SDR2", via="email")
+    bot.click_contacted(body["id"], "U0SDR1", via="email")
     bot.slack.wait_for(lambda: alert["edits"] >= 1)
-    _press(bot, "U0SDR2", alert, "lead.qualify")
-    _submit(bot, "U0SDR2", _modal(bot, 2), QUALIFIED)
+    _press(bot, "U0SDR1", alert, "lead.qualify")
+    _submit(bot, "U0SDR1", _modal(bot, 2), QUALIFIED)
 
     second = _lead(bot, body["id"])
-    assert second.ae_id == "U0AE1"
-    assert second.id != first_id
+    assert second.ae_id == "U0AE1" and second.id != first_id
+    assert "owns the earlier opportunity at northwind.io" in json.dumps(_handoff_messages(bot)[-1]["blocks"])
 
 
 @pytest.fixture

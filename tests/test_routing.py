@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import yaml
 
-from bot.routing import assign_new_lead, next_in_rotation
+from bot.routing import LeadFacts, assign_new_lead, next_in_rotation
 from store.db import write_session
 from tests.conftest import MINIMAL_CONFIG, RunningBot, make_config, start_bot, stop_bot
+
+NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
 def test_next_in_rotation_walks_the_config_order_and_skips_the_ineligible():
@@ -36,10 +40,10 @@ def test_an_inactive_sdr_is_skipped_and_the_reason_says_so(engine):
 
     prepare_database(engine, config)
     with write_session(engine) as session:
-        picks = [assign_new_lead(session, config) for _ in range(2)]
+        picks = [assign_new_lead(session, config, LeadFacts(), NOW) for _ in range(2)]
 
     assert [p.owner_id for p in picks] == ["U0SDR2", "U0SDR2"]
-    assert picks[0].reason == "Round robin over active SDRs: 1st of 1 (skipped, inactive: Sam Rivera)"
+    assert picks[0].reason == "Default pool (all SDRs), round robin, 1st of 1; Sam Rivera was inactive"
 
 
 def test_with_no_sdr_available_the_lead_goes_to_the_fallback(engine):
@@ -48,7 +52,7 @@ def test_with_no_sdr_available_the_lead_goes_to_the_fallback(engine):
 
     prepare_database(engine, config)
     with write_session(engine) as session:
-        pick = assign_new_lead(session, config)
+        pick = assign_new_lead(session, config, LeadFacts(), NOW)
 
     assert pick.owner_id == "U0MGR1"
     assert "fallback owner (Morgan Lee)" in pick.reason
@@ -60,7 +64,7 @@ def test_the_rotation_survives_a_restart(database_url, fake_slack, clock):
     stop_bot(leadbot, server)
 
     leadbot, server = start_bot(database_url, fake_slack, clock)
-    second = RunningBot(leadbot, server.url, fake_slack, clock).post_lead({"email": "two@acme.com"})[1]["owner"]
+    second = RunningBot(leadbot, server.url, fake_slack, clock).post_lead({"email": "two@globex.com"})[1]["owner"]
     stop_bot(leadbot, server)
 
     assert (first, second) == ("U0SDR1", "U0SDR2")
