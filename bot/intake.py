@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +40,7 @@ class LeadIn(BaseModel):
     region: Text | None = None
     company_size: Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0)] | None = None
     industry: Text | None = None
-    product_interest: Text | None = None
+    product_interest: Annotated[Text | None, Field(validation_alias=AliasChoices("product_interest", "product"))] = None
     source: Text | None = None
     utm_source: Text | None = None
     utm_medium: Text | None = None

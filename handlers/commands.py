@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.messages import LEADBOT_HELP, unknown_option
+from bot.availability import AvailabilityError, parse_availability, set_availability
+from bot.messages import LEADBOT_HELP, availability_confirmation, unknown_option
 from bot.reports import first_touch_summary_text
 
 
-def on_leadbot(ack: Ack, command: dict) -> None:
-    text = (command.get("text") or "").strip().lower()
-    if text in ("", "help"):
+def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
+    text = (command.get("text") or "").strip()
+    words = text.split()
+    if not words or words[0].lower() == "help":
         ack(text=LEADBOT_HELP, response_type="ephemeral")
-    else:
+        return
+    if words[0].lower() not in ("away", "back"):
         ack(text=unknown_option(text), response_type="ephemeral")
+        return
+    leadbot = context["leadbot"]
+    try:
+        change = parse_availability(
+            [words[0].lower(), *words[1:]], command["user_id"], leadbot.config, leadbot.clock.now()
+        )
+    except AvailabilityError as exc:
+        ack(text=str(exc), response_type="ephemeral")
+        return
+    set_availability(leadbot.engine, leadbot.clock, change, command["user_id"])
+    ack(text=availability_confirmation(change, command["user_id"], leadbot.config.tz), response_type="ephemeral")
 
 
 def on_leadstats(ack: Ack, respond: Respond, context: BoltContext) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, text
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from bot.app import Leadbot, build_leadbot
 from bot.clock import ManualClock
@@ -89,7 +89,8 @@ def database_url(request, tmp_path, sqlite_template) -> str:
     url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE activity, outbox, lead, team_member, routing_state RESTART IDENTITY CASCADE"))
+        tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)  # every table, new ones too
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 
