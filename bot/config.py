@@ -209,6 +209,53 @@ class OpportunityConfig(_Strict):
     required_fields: list[QualificationField] = []
 
 
+STANDARD_SOURCES = [
+    "Paid Search",
+    "Paid Social",
+    "Organic Search",
+    "Website",
+    "Email",
+    "Referral",
+    "Events",
+    "Partner",
+    "Content",
+    "Direct",
+    "Outbound",
+]
+
+
+class SourceRule(_Strict):
+    """Every given key must match (case-insensitive; `page`: any visited page containing it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    page: str | None = None
+    as_: Annotated[str, Field(alias="as", min_length=1, max_length=100)]
+
+
+DEFAULT_SOURCE_MAP = [
+    SourceRule(utm_source="google", utm_medium="cpc", as_="Paid Search"),
+    SourceRule(utm_source="bing", utm_medium="cpc", as_="Paid Search"),
+    SourceRule(utm_source="linkedin", utm_medium="paid", as_="Paid Social"),
+    SourceRule(utm_source="facebook", utm_medium="paid", as_="Paid Social"),
+    SourceRule(utm_medium="organic", as_="Organic Search"),
+    SourceRule(utm_medium="email", as_="Email"),
+    SourceRule(utm_medium="referral", as_="Referral"),
+    SourceRule(source="webinar", as_="Events"),
+    SourceRule(source="content download", as_="Content"),
+    SourceRule(page="/contact", as_="Website"),
+]
+
+
+class SourcesConfig(_Strict):
+    standard: list[str] = STANDARD_SOURCES
+    map: list[SourceRule] = DEFAULT_SOURCE_MAP
+    unknown_alert_share: Annotated[float, Field(ge=0, le=1)] = 0.05  # the playbook's red flag
+
+
 class SchedulerConfig(_Strict):
     sweep_every: Duration = timedelta(seconds=15)
 
@@ -277,6 +324,7 @@ class Config(_Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     qualification: QualificationConfig = QualificationConfig()
+    sources: SourcesConfig = SourcesConfig()
     opportunity: OpportunityConfig = OpportunityConfig()
 
     @field_validator("timezone")

@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.outbox import RENDER_ALERT
 from bot.routing import LeadFacts, assign_new_lead
 from bot.scoring import ScoringInput, score_lead
+from bot.sources import attribute_source, normalise_campaign
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -127,16 +128,28 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         industry=data.industry,
         product_interest=data.product_interest,
         source=data.source,
-        lead_source=data.source or "Unknown",
+        lead_source=attribute_source(
+            config.sources,
+            source=data.source,
+            utm_source=data.utm_source,
+            utm_medium=data.utm_medium,
+            pages=tuple(data.pages_visited),
+        ),
         utm_source=data.utm_source,
         utm_medium=data.utm_medium,
-        utm_campaign=data.utm_campaign,
+        utm_campaign=normalise_campaign(data.utm_campaign),
         utm_term=data.utm_term,
         utm_content=data.utm_content,
         demo_request=data.demo_request,
         pages_visited=list(data.pages_visited),
         external_id=str(data.external_id) if data.external_id is not None else None,
-        extra=dict(data.model_extra or {}) | ({"pricing_page_visit": True} if data.pricing_page_visit else {}),
+        extra=dict(data.model_extra or {})
+        | ({"pricing_page_visit": True} if data.pricing_page_visit else {})
+        | (
+            {"utm_campaign_raw": data.utm_campaign}
+            if data.utm_campaign != normalise_campaign(data.utm_campaign)
+            else {}
+        ),
         score=score.points,
         score_reasons=[r.as_dict() for r in score.reasons],
         hot=score.hot,

@@ -32,3 +32,10 @@ def first_touch_counts(session: Session, since: datetime, now: datetime) -> Firs
         ).where(col(Lead.created_at) >= since)
     ).one()
     return FirstTouchCounts(*(int(v) for v in row))
+
+
+def leads_by_source(session: Session, since: datetime) -> dict[str, int]:
+    rows = session.exec(
+        select(Lead.lead_source, func.count()).where(col(Lead.created_at) >= since).group_by(Lead.lead_source)
+    ).all()
+    return dict(rows)

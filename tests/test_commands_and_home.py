@@ -31,8 +31,8 @@ def test_an_unknown_leadbot_option_is_named_with_the_usage(bot):
 
 
 def test_leadstats_acks_then_answers_with_the_weeks_numbers(bot):
-    for i in range(3):
-        bot.post_lead({"email": f"p{i}@acme.com"})
+    for i, source in enumerate(["Website", "Webinar", None]):
+        bot.post_lead({"email": f"p{i}@acme{i}.com", **({"source": source} if source else {})})
     bot.click_contacted(1, "U0SDR1")
     bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
     bot.clock.advance(timedelta(minutes=30))
@@ -42,7 +42,8 @@ def test_leadstats_acks_then_answers_with_the_weeks_numbers(bot):
     assert status == 200 and raw == ""
     reply = bot.slack.wait_for(lambda: bot.ephemeral_for("U0SDR1"))
     assert reply[-1]["text"] == (
-        "*Last 7 days*: 3 leads in, 1 contacted, 1 within the first-touch SLA (33%), 2 overdue and still untouched."
+        "*Last 7 days*: 3 leads in, 1 contacted, 1 within the first-touch SLA (33%), 2 overdue and still untouched.\n"
+        "*Sources*: Events 1, Unknown 1, Website 1. Unknown: 33% ⚠️ above the red-flag line."
     )
 
 
