@@ -120,6 +120,28 @@ def cmd_worker(settings: Settings, _args) -> int:
     return 0
 
 
+def cmd_route(settings: Settings, args) -> int:
+    """Simulate routing for a CSV of leads with the current config and database, saving nothing."""
+    from bot.clock import SystemClock
+    from bot.dry_run import format_dry_run, simulate_routing
+    from store.db import make_engine
+    from store.migrate import SchemaOutdated, ensure_schema
+
+    if not args.dry_run:
+        return _fail("`leadbot route` only simulates for now: add --dry-run")
+    try:
+        config = load_config(settings.config_path)
+        engine = make_engine(settings.database_url)
+        ensure_schema(engine)  # nothing else is written: the team and rotation rows are left as they are
+    except (ConfigError, SchemaOutdated) as exc:
+        return _fail(str(exc))
+    try:
+        print(format_dry_run(simulate_routing(engine, config, SystemClock(), args.file)))
+    except FileNotFoundError:
+        return _fail(f"{args.file}: no such file")
+    return 0
+
+
 def cmd_demo(_settings: Settings, _args) -> int:
     from bot.demo import run_demo
 
@@ -134,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-sweep", action="store_true", help="leave the SLA sweep to `leadbot worker` processes")
     serve.set_defaults(run=cmd_serve)
     commands.add_parser("worker", help="run the SLA sweep and the outbox relay alone").set_defaults(run=cmd_worker)
+    route = commands.add_parser("route", help="where the current config would send each lead of a CSV file")
+    route.add_argument("--dry-run", action="store_true", help="simulate only (required)")
+    route.add_argument("file", help="a CSV with a header row of intake field names")
+    route.set_defaults(run=cmd_route)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(

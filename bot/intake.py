@@ -85,6 +85,7 @@ def parse_lead(data: Any) -> LeadIn:
 class IntakeResult:
     lead: Lead
     created: bool  # False: the same person while their lead is open, logged as a touch on it
+    rule: str | None = None  # which routing rule chose the owner (None for a resubmission)
 
 
 def normalise_email(email: str) -> str:
@@ -226,32 +227,37 @@ def accept_lead(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> I
 
 def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> IntakeResult:
     with write_session(engine) as session:
-        now = clock.now()
-        existing = lead_store.find_open_by_email(session, normalise_email(data.email))
-        if existing is not None:
-            return _record_resubmission(session, existing, data, config, now)
-        lead = _new_lead(data, config, now)
-        facts = LeadFacts(
-            domain=lead.domain,
-            region=lead.region,
-            country=lead.country,
-            company_size=lead.company_size,
-            industry=lead.industry,
-            product=lead.product_interest,
-            source=lead.lead_source,
-        )
-        assignment = assign_new_lead(session, config, facts, now)
-        lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
-        lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
-        lead_store.insert_lead(session, lead)
-        sla.start_clocks(session, lead, config, now)
-        lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
-        lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
-        lead_store.log_activity(
-            session, lead.id, now, "system", "assigned", owner=lead.owner_id, reason=lead.routing_reason
-        )
-        if lead.score >= config.scoring.mql_threshold:
-            lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
+        return accept_in(session, config, clock.now(), data)
+
+
+def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bool = True) -> IntakeResult:
+    """The whole intake inside the caller's transaction (the routing dry run rolls it back)."""
+    existing = lead_store.find_open_by_email(session, normalise_email(data.email))
+    if existing is not None:
+        return _record_resubmission(session, existing, data, config, now)
+    lead = _new_lead(data, config, now)
+    facts = LeadFacts(
+        domain=lead.domain,
+        region=lead.region,
+        country=lead.country,
+        company_size=lead.company_size,
+        industry=lead.industry,
+        product=lead.product_interest,
+        source=lead.lead_source,
+    )
+    assignment = assign_new_lead(session, config, facts, now)
+    lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
+    lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
+    lead_store.insert_lead(session, lead)
+    sla.start_clocks(session, lead, config, now)
+    lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
+    lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
+    lead_store.log_activity(
+        session, lead.id, now, "system", "assigned", owner=lead.owner_id, reason=lead.routing_reason
+    )
+    if lead.score >= config.scoring.mql_threshold:
+        lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
+    if alert:
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
@@ -260,4 +266,4 @@ def _accept_once(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> 
             lead_id=lead.id,
             ref="alert",
         )
-        return IntakeResult(lead=lead, created=True)
+    return IntakeResult(lead=lead, created=True, rule=assignment.rule)

@@ -23,6 +23,7 @@ SDR_POOL = "sdr"
 class Assignment:
     owner_id: str
     reason: str
+    rule: str = "Default pool"  # for the dry run's per-rule summary
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
         owner = rotation_store.existing_owner_for_domain(session, lead.domain)
         member = config.member(owner) if owner else None
         if member and not _skip_reasons(session, config, [member], now, respect_hours=False):
-            return Assignment(owner, f"Existing owner: {member.name} already works with {lead.domain}")
+            return Assignment(
+                owner, f"Existing owner: {member.name} already works with {lead.domain}", "Existing owner"
+            )
 
     rule = next((r for r in config.routing.rules if rule_matches(r, lead)), None)
     if rule is None:
@@ -189,6 +192,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
         return Assignment(
             owner,
             f"{label}, {METHOD_LABELS[method]}, {ordinal(place)} of {len(eligible)}{_describe_skips(config, skips)}",
+            rule.name if rule else "Default pool",
         )
 
     if fallback_pool is not None:
@@ -201,6 +205,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
                 picked[0],
                 f"{label}: nobody available{_describe_skips(config, skips)} → "
                 f"its fallback pool, round robin, {ordinal(picked[1])} of {len(backup_eligible)}",
+                f"{rule.name} (fallback pool)",
             )
 
     fallback = config.member(config.routing.fallback)
@@ -208,7 +213,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
         why = "No SDR is available"
     else:
         why = f"{label}: nobody available{_describe_skips(config, skips)}"
-    return Assignment(fallback.slack_id, f"{why}, so it went to the fallback owner ({fallback.name})")
+    return Assignment(fallback.slack_id, f"{why}, so it went to the fallback owner ({fallback.name})", "Fallback owner")
 
 
 def reassignment_owner(session: Session, config: Config, current: str | None, now: datetime) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,3 +119,16 @@ def write_session(engine: Engine) -> Iterator[Session]:
 def read_session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A write transaction that is always rolled back: simulations (the routing dry run) touch nothing."""
+    bind = engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
+    lock = _sqlite_write_lock(engine) if is_sqlite(engine) else contextlib.nullcontext()
+    with lock, Session(bind, expire_on_commit=False) as session:
+        transaction = session.begin()
+        try:
+            yield session
+        finally:
+            transaction.rollback()
