@@ -142,6 +142,45 @@ def cmd_route(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_import(settings: Settings, args) -> int:
+    """Backfill leads from a CSV file through the same intake, with or without their DMs."""
+    from bot.app import prepare_database
+    from bot.clock import SystemClock
+    from bot.csv_leads import read_leads
+    from bot.importer import import_leads, terminal_progress
+    from store.db import make_engine
+    from store.migrate import SchemaOutdated
+
+    mapping = {}
+    for pair in args.map or []:
+        column, _, field = pair.partition("=")
+        if not column or not field:
+            return _fail(f"--map takes COLUMN=field, got {pair!r}")
+        mapping[column] = field
+    try:
+        config = load_config(settings.config_path)
+        engine = make_engine(settings.database_url)
+        prepare_database(engine, config)
+        total = sum(1 for _ in read_leads(args.file))
+    except (ConfigError, SchemaOutdated) as exc:
+        return _fail(str(exc))
+    except FileNotFoundError:
+        return _fail(f"{args.file}: no such file")
+    report = import_leads(
+        engine,
+        config,
+        SystemClock(),
+        args.file,
+        mapping=mapping,
+        alerts=not args.no_alerts,
+        progress=terminal_progress(total),
+    )
+    print(report.summary())
+    if not args.no_alerts and report.created:
+        print("DMs for the new leads are queued; a running `leadbot serve` or `leadbot worker` sends them.")
+    return 1 if report.rejected else 0
+
+
 def cmd_demo(_settings: Settings, _args) -> int:
     from bot.demo import run_demo
 
@@ -160,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--dry-run", action="store_true", help="simulate only (required)")
     route.add_argument("file", help="a CSV with a header row of intake field names")
     route.set_defaults(run=cmd_route)
+    importing = commands.add_parser("import", help="backfill leads from a CSV file (header row of field names)")
+    importing.add_argument("file")
+    importing.add_argument(
+        "--map",
+        action="append",
+        metavar="COLUMN=field",
+        help="rename a CSV column to an intake field, e.g. --map 'E-mail=email'",
+    )
+    importing.add_argument("--no-alerts", action="store_true", help="import without DMs to the owners")
+    importing.set_defaults(run=cmd_import)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(

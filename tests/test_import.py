@@ -1,0 +1,85 @@
+"""`leadbot import leads.csv`: good rows in, bad rows reported by number, duplicates as touches."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.cli import main
+from store.db import make_engine, read_session
+from store.models import Activity, Lead, OutboxMessage
+from tests.conftest import MINIMAL_CONFIG
+
+CSV = (
+    """E-mail,First name,company,Demo?,pages_visited,company_size
+ann@acme.io,Ann,Acme,yes,/pricing;/docs,120
+bo@globex.com,Bo,Globex,no,,
+not-an-email,Cy,,,,
+dee@initech.com,Dee,Initech,maybe,,
+ANN@acme.io,Ann again,,,,
+eve@umbrella.com,Eve,"""
+    + "U" * 301
+    + """,,,
+"""
+)
+
+
+def _run(tmp_path, monkeypatch, *extra):
+    (tmp_path / "leadbot.yml").write_text(MINIMAL_CONFIG)
+    (tmp_path / "leads.csv").write_text(CSV)
+    database = f"sqlite:///{tmp_path / 'import.db'}"
+    monkeypatch.setenv("LEADBOT_CONFIG", str(tmp_path / "leadbot.yml"))
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        [
+            "import",
+            "leads.csv",
+            "--map",
+            "E-mail=email",
+            "--map",
+            "First name=first_name",
+            "--map",
+            "Demo?=demo_request",
+            *extra,
+        ]
+    )
+    return code, make_engine(database)
+
+
+def test_import_creates_good_rows_reports_bad_ones_and_logs_duplicates(tmp_path, monkeypatch, capsys):
+    code, engine = _run(tmp_path, monkeypatch)
+
+    out, err = capsys.readouterr()
+    assert code == 1  # some rows were rejected
+    assert "2 created, 1 duplicates (logged as touches), 3 rejected." in out
+    assert "  row 4: email:" in out and "  row 5: demo_request:" in out and "  row 7: company:" in out
+    assert "6/6 rows" in err  # the progress bar reached the end
+    with read_session(engine) as session:
+        leads = session.exec(select(Lead).order_by(Lead.id)).all()
+        resubmitted = session.exec(select(Activity).where(Activity.kind == "resubmitted")).all()
+        alerts = session.exec(select(OutboxMessage).where(OutboxMessage.ref == "alert")).all()
+    assert [(lead.email, lead.demo_request, lead.pages_visited) for lead in leads] == [
+        ("ann@acme.io", True, ["/pricing", "/docs"]),
+        ("bo@globex.com", False, []),
+    ]
+    assert len(resubmitted) == 1 and len(alerts) == 2
+
+
+def test_import_without_alerts_queues_no_dms(tmp_path, monkeypatch, capsys):
+    _, engine = _run(tmp_path, monkeypatch, "--no-alerts")
+
+    with read_session(engine) as session:
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.ref == "alert")).all() == []
+        assert len(session.exec(select(Lead)).all()) == 2
+
+
+def test_a_bad_mapping_or_missing_file_is_named(tmp_path, monkeypatch, capsys):
+    (tmp_path / "leadbot.yml").write_text(MINIMAL_CONFIG)
+    monkeypatch.setenv("LEADBOT_CONFIG", str(tmp_path / "leadbot.yml"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["import", "nope.csv"]) == 2
+    assert main(["import", "nope.csv", "--map", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert "nope.csv: no such file" in err and "--map takes COLUMN=field" in err
