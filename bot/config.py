@@ -246,6 +246,7 @@ DEFAULT_SOURCE_MAP = [
     SourceRule(utm_medium="referral", as_="Referral"),
     SourceRule(source="webinar", as_="Events"),
     SourceRule(source="content download", as_="Content"),
+    SourceRule(source="web", as_="Website"),
     SourceRule(page="/contact", as_="Website"),
 ]
 

@@ -20,6 +20,7 @@ class Settings:
     config_path: str = "leadbot.yml"
     intake_token: str | None = None
     port: int = 3000
+    hubspot_client_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -39,6 +40,7 @@ class Settings:
             config_path=get("LEADBOT_CONFIG") or "leadbot.yml",
             intake_token=get("LEADBOT_INTAKE_TOKEN"),
             port=int(port),
+            hubspot_client_secret=get("HUBSPOT_CLIENT_SECRET"),
         )
 
     def missing_for_serve(self) -> list[str]:

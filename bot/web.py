@@ -12,6 +12,7 @@ from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.exceptions import HTTPException
 
+from bot.crm import from_hubspot, from_salesforce, hubspot_signature_ok
 from bot.intake import InvalidLead, accept_lead, parse_lead
 from store import outbox as outbox_store
 from store.db import read_session
@@ -67,21 +68,50 @@ def create_web_app(leadbot: Leadbot) -> Flask:
                 return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400
             return to_flask_response(leadbot.bolt.dispatch(bolt_request))
 
-    @web.post("/leads")
-    def post_lead():
-        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
-            return jsonify(error="unauthorized", detail="send Authorization: Bearer <LEADBOT_INTAKE_TOKEN>"), 401
+    def take_lead(raw: bytes, to_lead=lambda data: data):
+        """Parse, map and accept one lead; the same answers for every intake route."""
         try:
-            data = json.loads(request.get_data(cache=False) or b"")
+            data = json.loads(raw or b"")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return jsonify(error="malformed_json", detail=f"the body is not valid JSON: {exc}"), 400
         try:
-            lead_in = parse_lead(data)
+            lead_in = parse_lead(to_lead(data))
         except InvalidLead as exc:
             return jsonify(error="invalid_lead", fields=exc.fields), 422
         result = accept_lead(leadbot.engine, leadbot.config, leadbot.clock, lead_in)
         leadbot.relay.kick()
         return jsonify(_lead_json(result)), 201 if result.created else 200
+
+    def unauthorized():
+        return jsonify(error="unauthorized", detail="send Authorization: Bearer <LEADBOT_INTAKE_TOKEN>"), 401
+
+    @web.post("/leads")
+    def post_lead():
+        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
+            return unauthorized()
+        return take_lead(request.get_data(cache=False))
+
+    @web.post("/leads/salesforce")
+    def post_salesforce_lead():
+        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
+            return unauthorized()
+        return take_lead(request.get_data(cache=False), from_salesforce)
+
+    @web.post("/leads/hubspot")
+    def post_hubspot_lead():
+        body = request.get_data(cache=False)
+        signed = hubspot_signature_ok(
+            secret=leadbot.settings.hubspot_client_secret or "",
+            method=request.method,
+            uris=[request.url, request.url.replace("http://", "https://", 1)],
+            body=body,
+            timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
+            signature=request.headers.get("X-HubSpot-Signature-v3"),
+            now_ms=int(leadbot.clock.now().timestamp() * 1000),
+        )
+        if not signed:
+            return jsonify(error="unauthorized", detail="bad, missing or stale X-HubSpot-Signature-v3"), 401
+        return take_lead(body, from_hubspot)
 
     @web.get("/healthz")
     def healthz():

@@ -31,6 +31,7 @@ from store.models import Activity, Lead, OutboxMessage
 FIXTURES = Path(__file__).parent / "fixtures"
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 INTAKE_TOKEN = "test-intake-token"
+HUBSPOT_SECRET = "test-hubspot-client-secret"
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 
 # The smallest useful file, exactly as the README gives it.
@@ -249,6 +250,7 @@ def start_bot(
         slack_api_url=fake_slack.base_url,
         database_url=database_url,
         intake_token=INTAKE_TOKEN,
+        hubspot_client_secret=HUBSPOT_SECRET,
     )
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
     leadbot.start(sweep=sweep)
