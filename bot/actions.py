@@ -12,6 +12,7 @@ class LeadAction(StrEnum):
     ENGAGED = "lead.engaged"
     QUALIFY = "lead.qualify"
     DISQUALIFY = "lead.disqualify"
+    CLAIM = "lead.claim"
 
 
 class HandoffAction(StrEnum):

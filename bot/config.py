@@ -93,6 +93,7 @@ class TeamMemberConfig(_Strict):
 class ChannelsConfig(_Strict):
     escalations: SlackChannelId
     handoffs: SlackChannelId
+    unclaimed: SlackChannelId | None = None  # leads nobody could take are offered here with a Claim button
 
 
 def _clock_time(value: object) -> time:

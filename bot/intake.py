@@ -247,6 +247,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     )
     assignment = assign_new_lead(session, config, facts, now)
     lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
+    lead.claimable = assignment.claimable
     lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
     lead_store.insert_lead(session, lead)
     sla.start_clocks(session, lead, config, now)
@@ -257,6 +258,16 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     )
     if lead.score >= config.scoring.mql_threshold:
         lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
+    if assignment.claimable:
+        offer = messages.claim_offer(lead)
+        outbox_store.enqueue(
+            session,
+            method="chat.postMessage",
+            payload={"channel": config.channels.unclaimed, **offer.as_payload()},
+            now=now,
+            lead_id=lead.id,
+            ref="claim",
+        )
     if alert:
         outbox_store.enqueue(
             session,

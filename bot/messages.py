@@ -482,6 +482,38 @@ def accept_modal(lead: Lead, config: Config, missing: list[str]) -> dict:
     return _modal(Modal.ACCEPT, "Accept SQL", "Create opportunity", lead, fields)
 
 
+def claim_offer(lead: Lead, claimed_by: str | None = None) -> SlackMessage:
+    """In the unclaimed channel: a lead nobody could take; the first eligible rep to click Claim gets it."""
+    facts = " · ".join(escape(v) for v in (lead.title, lead.company_size, lead.country, lead.lead_source) if v)
+    blocks: list = [
+        SectionBlock(text=_mrkdwn(f"🙋 *Unclaimed lead:* {escape(lead_title(lead))} · score {lead.score}\n{facts}")),
+        ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · held by <@{lead.owner_id}> until claimed")]),
+    ]
+    if claimed_by:
+        blocks[1] = SectionBlock(text=_mrkdwn(f"✅ Claimed by <@{claimed_by}>"))
+    else:
+        value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
+        blocks.append(
+            ActionsBlock(
+                block_id=f"claim:{lead.id}",
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Claim"),
+                        action_id=LeadAction.CLAIM.value,
+                        value=value,
+                        style="primary",
+                    )
+                ],
+            )
+        )
+    state = f"claimed by <@{claimed_by}>" if claimed_by else "first to claim gets it"
+    return _finish(f"Unclaimed lead: {escape(lead_title(lead))} ({state})", blocks)
+
+
+def claimed_away(lead: Lead, claimer: str) -> SlackMessage:
+    return _note(f"<@{claimer}> claimed {escape(lead_title(lead))} from the unclaimed channel; it is theirs now.", "🙋")
+
+
 def undeliverable_notice(lead_id: int | None, target: str | None, error: str, text: str) -> SlackMessage:
     """For the managers' channel when Slack refuses a message for good (deactivated user, missing channel)."""
     who = f"<@{target}>" if target and target[:1] in ("U", "W") else (f"<#{target}>" if target else "its thread")

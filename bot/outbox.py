@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # The lead's alert is rendered when it is sent, from the lead as it is then: the message is never
 # stale, the outbox row stays small, and no Block Kit is built while the write lock is held.
 RENDER_ALERT = {"render": "lead_alert"}
+# The messages a lead keeps track of (their ts is stored on the lead when they are posted).
+LEAD_MESSAGES = ("alert", "escalation", "handoff", "claim")
 
 # Longer than the slowest send: a 10 s timeout, and slack-sdk's retries sleeping through Retry-After.
 LEASE = timedelta(minutes=10)
@@ -134,37 +136,43 @@ class OutboxRelay:
         channel, ts = response.get("channel"), response.get("ts")
         with write_session(self.engine) as session:
             outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
-            if row.method == "chat.postMessage" and channel and ts and row.ref in ("alert", "escalation", "handoff"):
+            if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
 
     def _resolve(self, row: OutboxMessage) -> dict:
-        """Render the alert, and fill in where the lead's alert (or escalation) lives for updates and replies."""
-        if row.ref not in ("alert", "alert_thread", "escalation", "handoff", "handoff_thread"):
+        """Render the alert if asked, and say where the lead's message lives for updates and thread replies.
+
+        `ref` names one of the lead's messages (alert, escalation, handoff, claim). A chat.postMessage
+        with that ref creates it (its ts is then kept on the lead); a chat.update with it edits it; a
+        "<ref>_thread" post replies in its thread.
+        """
+        base = row.ref.removesuffix("_thread") if row.ref else None
+        if base not in LEAD_MESSAGES:
             return row.payload
         with read_session(self.engine) as session:
             lead = lead_store.get_lead(session, row.lead_id)
+        if lead is None or self.config is None:
+            raise PermanentFailure("the lead this message is about is gone")
         payload = dict(row.payload)
         if payload.pop("render", None) == "lead_alert":
-            if lead is None or self.config is None:
-                raise PermanentFailure("the lead to show is gone")
             payload |= alert_for(lead, self.config).as_payload()
-        if row.method == "chat.postMessage" and row.ref in ("alert", "escalation", "handoff"):
+        if row.method == "chat.postMessage" and row.ref == base:
             return payload
-        if row.ref in ("handoff", "handoff_thread"):
-            if not lead or not lead.handoff_ts or self.config is None:
-                raise PermanentFailure("the handoff message was never posted")
-            where = "ts" if row.ref == "handoff" else "thread_ts"
-            return {**payload, "channel": self.config.channels.handoffs, where: lead.handoff_ts}
-        if row.ref == "escalation":
-            if not lead or not lead.escalation_ts:
-                raise PermanentFailure("the escalation was never posted, so there is nothing to update")
-            return {**payload, "ts": lead.escalation_ts}
-        if not lead or not lead.alert_channel or not lead.alert_ts:
-            raise PermanentFailure("the lead's alert was never posted, so there is nothing to update")
-        if row.ref == "alert_thread":
-            return {**payload, "channel": lead.alert_channel, "thread_ts": lead.alert_ts}
-        return {**payload, "channel": lead.alert_channel, "ts": lead.alert_ts}
+        channel, ts = self._location(lead, base)
+        if not ts:
+            raise PermanentFailure(f"the lead's {base} message was never posted, so there is nothing to edit")
+        where = {"channel": channel} if channel else {}
+        return payload | where | ({"thread_ts": ts} if row.ref != base else {"ts": ts})
+
+    def _location(self, lead, base: str) -> tuple[str | None, str | None]:
+        """(channel, ts) of one of the lead's messages; channel None when the payload already names it."""
+        return {
+            "alert": (lead.alert_channel, lead.alert_ts),
+            "escalation": (None, lead.escalation_ts),
+            "handoff": (self.config.channels.handoffs, lead.handoff_ts),
+            "claim": (None, lead.claim_ts),
+        }[base]
 
     def _retry_later(self, row: OutboxMessage, error: str) -> None:
         now = self.clock.now()

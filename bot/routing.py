@@ -24,6 +24,7 @@ class Assignment:
     owner_id: str
     reason: str
     rule: str = "Default pool"  # for the dry run's per-rule summary
+    claimable: bool = False  # offered in the unclaimed channel; the fallback owner holds it meanwhile
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def pool_members(pool: PoolConfig, config: Config) -> list[TeamMemberConfig]:
     return [m for m in config.team if m.slack_id in pool.reps or tagged(m)]
 
 
-def _skip_reasons(
+def skip_reasons(
     session: Session, config: Config, members: list[TeamMemberConfig], now: datetime, respect_hours: bool
 ) -> dict[str, str]:
     """Why each ineligible member is skipped (the eligible ones are absent)."""
@@ -164,7 +165,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
     if config.routing.existing_owner and lead.domain:
         owner = rotation_store.existing_owner_for_domain(session, lead.domain)
         member = config.member(owner) if owner else None
-        if member and not _skip_reasons(session, config, [member], now, respect_hours=False):
+        if member and not skip_reasons(session, config, [member], now, respect_hours=False):
             return Assignment(
                 owner, f"Existing owner: {member.name} already works with {lead.domain}", "Existing owner"
             )
@@ -184,7 +185,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
         label, key, method = f"{rule.name} rule → its pool", f"rule:{rule.name}", rule.method
         respect_hours, fallback_pool = rule.respect_hours, rule.fallback_pool
 
-    skips = _skip_reasons(session, config, members, now, respect_hours)
+    skips = skip_reasons(session, config, members, now, respect_hours)
     eligible = {m.slack_id for m in members} - set(skips)
     picked = _pick(session, key, method, members, eligible) if eligible else None
     if picked:
@@ -197,7 +198,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
 
     if fallback_pool is not None:
         backup = pool_members(fallback_pool, config)
-        backup_skips = _skip_reasons(session, config, backup, now, respect_hours)
+        backup_skips = skip_reasons(session, config, backup, now, respect_hours)
         backup_eligible = {m.slack_id for m in backup} - set(backup_skips)
         picked = _pick(session, f"{key}:fallback", "round_robin", backup, backup_eligible) if backup_eligible else None
         if picked:
@@ -213,13 +214,20 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
         why = "No SDR is available"
     else:
         why = f"{label}: nobody available{_describe_skips(config, skips)}"
+    if config.channels.unclaimed:
+        return Assignment(
+            fallback.slack_id,
+            f"{why}, so it is offered in the unclaimed channel; {fallback.name} holds it until someone claims it",
+            "Unclaimed channel",
+            claimable=True,
+        )
     return Assignment(fallback.slack_id, f"{why}, so it went to the fallback owner ({fallback.name})", "Fallback owner")
 
 
 def reassignment_owner(session: Session, config: Config, current: str | None, now: datetime) -> str | None:
     """The next available SDR after `current`, never `current` itself (None when there is nobody)."""
     sdrs = config.members_with_role("sdr")
-    skips = _skip_reasons(session, config, sdrs, now, respect_hours=False)
+    skips = skip_reasons(session, config, sdrs, now, respect_hours=False)
     eligible = {m.slack_id for m in sdrs} - set(skips) - {current}
     picked = next_in_rotation([m.slack_id for m in sdrs], eligible, current)
     return picked[0] if picked else None

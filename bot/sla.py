@@ -154,6 +154,7 @@ def reassign_lead(
     lead.owner_id, lead.routing_reason = new_owner, f"{reason} ({why})"
     lead.reassign_count += 1
     lead.assigned_at = now
+    lead.claimable = False  # an owner was chosen: no longer offered in the unclaimed channel
     # The alert location stays until the new owner's alert is posted (the outbox keeps per-lead order),
     # so replies queued before this change still land in the old owner's thread.
     lead.idle_period += 1

@@ -6,6 +6,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.actions import HandoffAction, LeadAction, Modal
+from bot.claims import AlreadyClaimed, Claimed, claim_lead
 from bot.handoff import (
     WORKING,
     Done,
@@ -212,10 +213,28 @@ def on_accept_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
     _answer(ack, result, context, first)
 
 
+def on_claim(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    click = _click(body, respond)
+    if click is None:
+        return
+    leadbot = context["leadbot"]
+    result = claim_lead(
+        leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.ref.lead_id, actor_id=click.user_id
+    )
+    if isinstance(result, Claimed):
+        leadbot.relay.kick()
+    elif isinstance(result, AlreadyClaimed):
+        ephemeral(respond, f"Already claimed: <@{result.owner_id}> was first. Nothing was changed.")
+    else:
+        ephemeral(respond, f"You can't claim this lead: {result.why}.")
+
+
 def register(app: App) -> None:
     app.action(LeadAction.ENGAGED.value)(on_engaged)
     app.action(LeadAction.QUALIFY.value)(on_qualify)
     app.action(LeadAction.DISQUALIFY.value)(on_disqualify)
+    app.action(LeadAction.CLAIM.value)(on_claim)
     app.action(HandoffAction.ACCEPT.value)(on_accept)
     app.action(HandoffAction.REJECT.value)(on_reject)
     app.view(Modal.QUALIFY.value)(on_qualify_submitted)

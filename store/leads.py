@@ -68,6 +68,7 @@ def set_message_location(session: Session, lead_id: int, ref: str, channel: str,
         "alert": {"alert_channel": channel, "alert_ts": ts},
         "escalation": {"escalation_ts": ts},
         "handoff": {"handoff_ts": ts},
+        "claim": {"claim_ts": ts},
     }[ref]
     session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**values))
 
@@ -99,3 +100,13 @@ def bulk_insert(session: Session, leads: list[dict[str, Any]], activities: list[
 
 def max_lead_id(session: Session) -> int:
     return session.exec(select(func.coalesce(func.max(Lead.id), 0))).one()
+
+
+def claim(session: Session, lead_id: int, owner_id: str, reason: str) -> bool:
+    """Give an offered lead to the first eligible claimer; False when someone else was first."""
+    result = session.exec(
+        update(Lead)
+        .where(col(Lead.id) == lead_id, col(Lead.claimable), col(Lead.is_open))
+        .values(owner_id=owner_id, claimable=False, routing_reason=reason)
+    )
+    return result.rowcount == 1

@@ -116,6 +116,9 @@ class Lead(SQLModel, table=True):
     alert_ts: str | None = Field(default=None, max_length=32)
     # The latest escalation message in the escalations channel, updated when a manager acts on it.
     escalation_ts: str | None = Field(default=None, max_length=32)
+    # Offered in the unclaimed channel while the fallback owner holds it; the first eligible Claim wins.
+    claimable: bool = False
+    claim_ts: str | None = Field(default=None, max_length=32)
 
     # Each activity starts a new idle period; SLA timers belong to one period and fire once in it.
     idle_period: int = 0
