@@ -14,7 +14,7 @@ from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
 from bot.outbox import RENDER_ALERT
-from bot.routing import LeadFacts, assign_new_lead
+from bot.routing import assign_new_lead, facts_of
 from bot.scoring import ScoringInput, score_lead
 from bot.sources import attribute_source, normalise_campaign
 from store import leads as lead_store
@@ -236,16 +236,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     if existing is not None:
         return _record_resubmission(session, existing, data, config, now)
     lead = _new_lead(data, config, now)
-    facts = LeadFacts(
-        domain=lead.domain,
-        region=lead.region,
-        country=lead.country,
-        company_size=lead.company_size,
-        industry=lead.industry,
-        product=lead.product_interest,
-        source=lead.lead_source,
-    )
-    assignment = assign_new_lead(session, config, facts, now)
+    assignment = assign_new_lead(session, config, facts_of(lead), now)
     lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
     lead.claimable = assignment.claimable
     lead.first_touch_due_at = sla.first_touch_due(lead, config, now)

@@ -40,6 +40,19 @@ class LeadFacts:
     source: str | None = None
 
 
+def facts_of(lead) -> LeadFacts:
+    """What the rules look at, from a stored lead."""
+    return LeadFacts(
+        domain=lead.domain,
+        region=lead.region,
+        country=lead.country,
+        company_size=lead.company_size,
+        industry=lead.industry,
+        product=lead.product_interest,
+        source=lead.lead_source,
+    )
+
+
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -222,6 +235,12 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
             claimable=True,
         )
     return Assignment(fallback.slack_id, f"{why}, so it went to the fallback owner ({fallback.name})", "Fallback owner")
+
+
+def pool_key_for(config: Config, lead: LeadFacts) -> str:
+    """The rotation a lead with these facts is counted in (its matching rule's pool, else the default)."""
+    rule = next((r for r in config.routing.rules if rule_matches(r, lead)), None)
+    return f"rule:{rule.name}" if rule else SDR_POOL
 
 
 def reassignment_owner(session: Session, config: Config, current: str | None, now: datetime) -> str | None:

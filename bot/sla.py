@@ -17,9 +17,10 @@ from bot import messages
 from bot.business_hours import AlwaysOpen, BusinessCalendar
 from bot.config import Config
 from bot.outbox import RENDER_ALERT
-from bot.routing import reassignment_owner
+from bot.routing import facts_of, pool_key_for, reassignment_owner
 from store import leads as lead_store
 from store import outbox as outbox_store
+from store import routing as rotation_store
 from store import timers as timer_store
 from store.models import Lead, Stage, Timer, TimerKind
 
@@ -151,6 +152,9 @@ def reassign_lead(
     else:
         new_owner, reason = to, f"Taken by {config.member(to).name if config.member(to) else to}"
     stop_all_clocks(session, lead)
+    if old_owner and old_owner != new_owner:
+        # Credit the old owner's turn back: the lead they lost no longer counts against their share.
+        rotation_store.credit_back(session, pool_key_for(config, facts_of(lead)), old_owner)
     lead.owner_id, lead.routing_reason = new_owner, f"{reason} ({why})"
     lead.reassign_count += 1
     lead.assigned_at = now

@@ -36,6 +36,14 @@ def record_turn(session: Session, state: RoutingState, slack_id: str) -> None:
     session.add(state)
 
 
+def credit_back(session: Session, pool: str, slack_id: str) -> None:
+    """A lead taken away from a rep no longer counts against their share of the pool."""
+    state = lock_rotation(session, pool)
+    if state.counts.get(slack_id, 0) > 0:
+        state.counts = {**state.counts, slack_id: state.counts[slack_id] - 1}
+        session.add(state)
+
+
 def open_lead_counts(session: Session, rep_ids: list[str]) -> dict[str, int]:
     """How many open leads each rep owns (capacity and load-balanced pools)."""
     if not rep_ids:

@@ -249,3 +249,21 @@ def test_a_manager_sets_a_rep_away_until_a_date_and_others_cannot(bot):
     assert "is already past" in _leadbot(bot, "U0SDR1", "away 2020-01-01")
     assert "not on the Leadbot team" in _leadbot(bot, "U0MGR1", "away <@U0STRANGER>")
     assert [bot.post_lead({"email": f"m{i}@n{i}.com"})[1]["owner"] for i in range(2)] == ["U0SDR1", "U0SDR1"]
+
+
+def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
+    from bot.sla import reassign_lead
+    from store import leads as lead_store
+
+    config = config_with(sla={})
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "a@big1.com", "company_size": 9000})).lead
+    with write_session(engine) as session:
+        assert rotation_store.lock_rotation(session, "rule:Enterprise").counts == {lead.owner_id: 1}
+
+    with write_session(engine) as session:
+        stored = lead_store.get_lead(session, lead.id)
+        reassign_lead(session, stored, config, clock.now(), actor="system", why="test")
+
+    with write_session(engine) as session:
+        assert rotation_store.lock_rotation(session, "rule:Enterprise").counts == {lead.owner_id: 0}
