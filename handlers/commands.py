@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.availability import AvailabilityError, parse_availability, set_availability
+from bot.leadstats import UsageError, help_text, parse_request, report_text
 from bot.messages import LEADBOT_HELP, availability_confirmation, unknown_option
-from bot.reports import first_touch_summary_text
 
 
 def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
@@ -30,10 +30,21 @@ def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
     ack(text=availability_confirmation(change, command["user_id"], leadbot.config.tz), response_type="ephemeral")
 
 
-def on_leadstats(ack: Ack, respond: Respond, context: BoltContext) -> None:
+def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
     ack()  # within Slack's 3 seconds; the numbers follow through response_url
     leadbot = context["leadbot"]
-    respond(text=first_touch_summary_text(leadbot.engine, leadbot.config, leadbot.clock), response_type="ephemeral")
+    try:
+        request = parse_request(command.get("text") or "", command["user_id"], leadbot.config, leadbot.clock.now())
+    except UsageError as exc:
+        respond(text=str(exc), response_type="ephemeral")
+        return
+    if request is None:
+        respond(text=help_text(), response_type="ephemeral")
+        return
+    respond(
+        text=report_text(leadbot.engine, leadbot.config, request),
+        response_type="in_channel" if request.public else "ephemeral",
+    )
 
 
 def register(app: App) -> None:

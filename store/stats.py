@@ -8,34 +8,139 @@ from datetime import datetime
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from store.models import Lead
+from store.models import Activity, Lead, Opportunity
 
 
 @dataclass(frozen=True)
-class FirstTouchCounts:
+class Scope:
+    """Which leads a report counts: all, one owner's, or one source's."""
+
+    owner_id: str | None = None
+    source: str | None = None
+
+
+def _scoped(query, scope: Scope):
+    if scope.owner_id:
+        query = query.where(Lead.owner_id == scope.owner_id)
+    if scope.source:
+        query = query.where(func.lower(Lead.lead_source) == scope.source.lower())
+    return query
+
+
+def _in_period(start: datetime, end: datetime):
+    return and_(col(Lead.created_at) >= start, col(Lead.created_at) < end)
+
+
+@dataclass(frozen=True)
+class PeriodNumbers:
     leads_in: int
     touched: int
-    touched_within_sla: int
-    overdue_untouched: int
+    within_sla: int
+    breaches: int
+    escalations: int
+    reassignments: int
+    mql: int
+    sql: int
+    accepted: int
+    rejected: int
+    median_seconds: float | None
+    p90_seconds: float | None
 
 
-def first_touch_counts(session: Session, since: datetime, now: datetime) -> FirstTouchCounts:
+def period_numbers(session: Session, start: datetime, end: datetime, scope: Scope) -> PeriodNumbers:
+    """Everything /leadstats shows for leads that came in during [start, end), from the activity log."""
     touched = col(Lead.first_touch_at).is_not(None)
-    row = session.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((touched, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)), 1), else_=0)), 0
-            ),
-            func.coalesce(func.sum(case((and_(~touched, col(Lead.first_touch_due_at) < now), 1), else_=0)), 0),
-        ).where(col(Lead.created_at) >= since)
+    head = session.exec(
+        _scoped(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((touched, 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(
+                        case((and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)), 1), else_=0)
+                    ),
+                    0,
+                ),
+            ).where(_in_period(start, end)),
+            scope,
+        )
     ).one()
-    return FirstTouchCounts(*(int(v) for v in row))
+
+    def leads_with(kind: str, **data_equals) -> int:
+        query = (
+            select(func.count(func.distinct(Activity.lead_id)))
+            .join(Lead, col(Lead.id) == col(Activity.lead_id))
+            .where(_in_period(start, end), Activity.kind == kind)
+        )
+        for key, value in data_equals.items():
+            query = query.where(Activity.data[key].as_string() == value)
+        return session.exec(_scoped(query, scope)).one()
+
+    def events(kind: str, **data_equals) -> int:
+        query = (
+            select(func.count())
+            .select_from(Activity)
+            .join(Lead, col(Lead.id) == col(Activity.lead_id))
+            .where(_in_period(start, end), Activity.kind == kind)
+        )
+        for key, value in data_equals.items():
+            query = query.where(Activity.data[key].as_string() == value)
+        return session.exec(_scoped(query, scope)).one()
+
+    median, p90 = _first_touch_percentiles(session, start, end, scope)
+    return PeriodNumbers(
+        leads_in=int(head[0]),
+        touched=int(head[1]),
+        within_sla=int(head[2]),
+        breaches=events("sla_breached", sla="first_touch"),
+        escalations=events("escalated"),
+        reassignments=events("reassigned"),
+        mql=leads_with("mql"),
+        sql=leads_with("handed_off"),
+        accepted=leads_with("accepted"),
+        rejected=events("rejected"),
+        median_seconds=median,
+        p90_seconds=p90,
+    )
 
 
-def leads_by_source(session: Session, since: datetime) -> dict[str, int]:
+def _first_touch_percentiles(
+    session: Session, start: datetime, end: datetime, scope: Scope
+) -> tuple[float | None, float | None]:
+    """Median and p90 of seconds to first touch, by ORDER BY … OFFSET (portable to SQLite and PostgreSQL)."""
+    seconds = Activity.data["seconds_to_first_touch"].as_float()
+    base = (
+        select(seconds)
+        .join(Lead, col(Lead.id) == col(Activity.lead_id))
+        .where(_in_period(start, end), Activity.kind == "touch", seconds.is_not(None))
+    )
+    base = _scoped(base, scope)
+    count = session.exec(select(func.count()).select_from(base.subquery())).one()
+    if not count:
+        return None, None
+
+    def at(fraction: float) -> float:
+        offset = min(count - 1, max(0, int(fraction * count + 0.999999) - 1))  # nearest-rank percentile
+        return float(session.exec(base.order_by(seconds).offset(offset).limit(1)).one())
+
+    return at(0.5), at(0.9)
+
+
+def top_sources(session: Session, start: datetime, end: datetime, scope: Scope) -> list[tuple[str, int, int, int]]:
+    """(source, leads, SQLs, opportunities) for leads that came in during the period, most leads first."""
+    sqls = (
+        select(func.count(func.distinct(Activity.lead_id)))
+        .where(Activity.lead_id == Lead.id, Activity.kind == "handed_off")
+        .correlate(Lead)
+        .scalar_subquery()
+    )
     rows = session.exec(
-        select(Lead.lead_source, func.count()).where(col(Lead.created_at) >= since).group_by(Lead.lead_source)
+        _scoped(
+            select(Lead.lead_source, func.count(), func.sum(case((sqls > 0, 1), else_=0)), func.count(Opportunity.id))
+            .outerjoin(Opportunity, col(Opportunity.lead_id) == col(Lead.id))
+            .where(_in_period(start, end))
+            .group_by(Lead.lead_source),
+            scope,
+        )
     ).all()
-    return dict(rows)
+    return sorted(((s, int(n), int(q or 0), int(o or 0)) for s, n, q, o in rows), key=lambda r: (-r[1], r[0]))

@@ -1,0 +1,139 @@
+"""/leadstats: numbers from a known history, checked against hand counts; arguments and permissions."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.actions import ContactMethod
+from bot.app import prepare_database
+from bot.handoff import accept_sql, qualify_as_sql
+from bot.intake import accept_lead, parse_lead
+from bot.lead_actions import log_touch
+from bot.leadstats import UsageError, parse_request, report_text
+from bot.standin.requests import post_signed, slash_command_body
+from bot.sweep import sweep
+from tests.conftest import SIGNING_SECRET, START, make_config
+
+QUALIFIED = {"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"}
+
+
+@pytest.fixture
+def history(engine, clock):
+    """Four leads on Monday: two touched in time, one late, one never; one becomes an accepted SQL."""
+    config = make_config()
+    prepare_database(engine, config)
+
+    def new(email: str, **extra) -> int:
+        return accept_lead(engine, config, clock, parse_lead({"email": email, **extra})).lead.id
+
+    def touch(lead_id: int, owner: str) -> None:
+        log_touch(engine, config, clock, lead_id=lead_id, actor_id=owner, via=ContactMethod.CALL, number=1)
+
+    l1 = new("a@one.com", source="Website")  # Sam
+    l2 = new("b@two.com", utm_source="google", utm_medium="cpc")  # Ana, Paid Search
+    new("c@three.com")  # Sam, Unknown source
+    l4 = new("d@four.com", source="Website")  # Ana
+    clock.advance(timedelta(minutes=2))
+    touch(l4, "U0SDR2")  # 2 minutes
+    clock.advance(timedelta(minutes=2))
+    touch(l1, "U0SDR1")  # 4 minutes
+    clock.advance(timedelta(minutes=12))
+    sweep(engine, config, clock.now())  # 16 minutes: l2 and l3 breach the 15-minute SLA
+    clock.advance(timedelta(minutes=4))
+    touch(l2, "U0SDR2")  # 20 minutes, late
+    clock.advance(timedelta(minutes=10))
+    qualify_as_sql(engine, config, clock, lead_id=l4, actor_id="U0SDR2", notes="fit", fields=QUALIFIED)
+    accept_sql(engine, config, clock, lead_id=l4, actor_id="U0AE1")
+    clock.advance(timedelta(minutes=91))
+    sweep(engine, config, clock.now())  # 2h01: l3 escalates (l1 and l2 were touched later, l4 is closed)
+    clock.advance(timedelta(days=1))
+    return config
+
+
+def _report(engine, config, clock, text: str = "", actor: str = "U0MGR1") -> str:
+    return report_text(engine, config, parse_request(text, actor, config, clock.now()))
+
+
+def test_the_team_report_matches_a_hand_count(engine, clock, history):
+    text = _report(engine, history, clock)
+
+    assert text.splitlines()[0] == "*the team, the last 7 days*"
+    assert "Leads in: 4 ▲ · Unknown source 25% ⚠️ above the red-flag line" in text
+    # First touches took 2m, 4m and 20m: median (nearest rank) 4m, p90 20m; 2 of 4 within the SLA.
+    assert "Time to first touch: median 4m, p90 20m · SLA compliance 50% · breaches 2" in text
+    assert "Escalations 1 · reassignments 0" in text
+    assert "Lead → MQL 0% · lead → SQL 25% · SQL acceptance 100% · SQL → opportunity 100%" in text
+    assert "Sources: Website 2 (50% SQL, 1 opp), Paid Search 1 (0% SQL, 0 opp), Unknown 1 (0% SQL, 0 opp)" in text
+
+
+def test_a_rep_and_a_source_scope(engine, clock, history):
+    sam = _report(engine, history, clock, "<@U0SDR1>")
+    assert sam.splitlines()[0] == "*Sam Rivera, the last 7 days*"
+    assert "Leads in: 2 ▲" in sam and "median 4m, p90 4m · SLA compliance 50% · breaches 1" in sam
+
+    website = _report(engine, history, clock, "30d source:website")
+    assert website.splitlines()[0] == "*source website, the last 30 days*"
+    assert "Leads in: 2 ▲" in website and "lead → SQL 50%" in website
+
+
+def test_an_empty_period_says_so_and_the_next_week_compares_with_this_one(engine, clock, history):
+    assert _report(engine, history, clock, "today") == "*the team, today*: no leads came in."
+    clock.advance(timedelta(days=7))
+    assert "no leads came in" in _report(engine, history, clock)
+
+
+def test_a_date_range_includes_both_days_in_the_team_zone(engine, clock, history):
+    monday = START.date().isoformat()
+    assert "Leads in: 4" in _report(engine, history, clock, f"{monday}..{monday}")
+    before = (START.date() - timedelta(days=1)).isoformat()
+    assert "no leads came in" in _report(engine, history, clock, f"{before}..{before}")
+
+
+@pytest.mark.parametrize(
+    ("text", "actor", "problem"),
+    [
+        ("yesterday", "U0SDR1", "`yesterday` is not something /leadstats knows"),
+        ("2026-11-30..2026-11-01", "U0SDR1", "ends before it starts"),
+        ("2026-13-01..2026-13-02", "U0SDR1", "is not a date range"),
+        ("<@U0SDR2>", "U0SDR1", "You can see your own numbers and the team's"),
+        ("public", "U0SDR1", "Only a manager can post /leadstats publicly"),
+        ("<@U0NOBODY>", "U0MGR1", "is not on the Leadbot team"),
+    ],
+)
+def test_bad_arguments_and_permissions_get_a_one_line_answer_with_the_usage(text, actor, problem):
+    config = make_config()
+    with pytest.raises(UsageError, match=problem):
+        parse_request(text, actor, config, START)
+
+
+def test_reps_see_their_own_numbers_and_the_teams(engine, clock, history):
+    assert parse_request("<@U0SDR1>", "U0SDR1", history, clock.now()).scope.owner_id == "U0SDR1"
+    assert parse_request("team", "U0SDR1", history, clock.now()).scope.owner_id is None
+    assert parse_request("<@U0SDR2> public", "U0MGR1", history, clock.now()).public
+
+
+def _leadstats(bot, user_id: str, text: str) -> dict:
+    body = slash_command_body(
+        command="/leadstats", text=text, user_id=user_id, response_url=bot.slack.response_url(user_id)
+    )
+    status, raw, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/x-www-form-urlencoded")
+    assert status == 200 and raw == ""  # acked at once; the answer follows through response_url
+    return bot.slack.wait_for(lambda: bot.ephemeral_for(user_id))[-1]
+
+
+def test_through_slack_a_bad_argument_is_ephemeral_and_a_managers_public_report_is_in_channel(bot):
+    bot.post_lead({"email": "x@y.com"})
+    bot.clock.advance(timedelta(minutes=1))
+
+    bad = _leadstats(bot, "U0SDR1", "forever")
+    assert bad["response_type"] == "ephemeral" and bad["text"].count("\n") == 0 and "Usage:" in bad["text"]
+
+    shared = _leadstats(bot, "U0MGR1", "public")
+    assert shared["response_type"] == "in_channel" and "Leads in: 1" in shared["text"]
+
+    helped = _leadstats(bot, "U0SDR2", "help")
+    assert "period: today, 7d (default)" in helped["text"]
+    assert json.dumps(helped)  # a plain JSON answer
