@@ -41,6 +41,7 @@ class StatsRequest:
     scope: stats.Scope
     scope_label: str
     public: bool = False
+    show_reps: bool = False  # the per-rep table: managers, team scope
 
 
 def _day_start(day: date, config: Config) -> datetime:
@@ -92,7 +93,8 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
             public = True
         else:
             raise UsageError(f"`{escape(word[:40])}` is not something /leadstats knows. {USAGE}")
-    request = StatsRequest(start, end, label, scope, scope_label, public)
+    show_reps = config.is_manager(actor_id) and scope == stats.Scope()
+    request = StatsRequest(start, end, label, scope, scope_label, public, show_reps)
     _check_permission(request, actor_id, config)
     return request
 
@@ -120,13 +122,16 @@ def _ratio(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "n/a"
 
 
-def report_text(engine: Engine, config: Config, request: StatsRequest) -> str:
+def report_text(engine: Engine, config: Config, request: StatsRequest, now: datetime | None = None) -> str:
     """The report as Slack mrkdwn; every number is computed in SQL for the period and the one before."""
     length = request.end - request.start
     with read_session(engine) as session:
         now_numbers = stats.period_numbers(session, request.start, request.end, request.scope)
         before = stats.period_numbers(session, request.start - length, request.start, request.scope)
         sources = stats.top_sources(session, request.start, request.end, request.scope)
+        idle_since = (now or request.end) - config.sla.reassign_after
+        leaks = stats.leakage(session, request.start, request.end, request.scope, idle_since)
+        reps = stats.per_rep(session, request.start, request.end) if request.show_reps else []
     n, b = now_numbers, before
     if n.leads_in == 0:
         return f"*{escape(request.scope_label)}, {request.label}*: no leads came in."
@@ -148,8 +153,26 @@ def report_text(engine: Engine, config: Config, request: StatsRequest) -> str:
         + ", ".join(
             f"{escape(name)} {count} ({_ratio(sqls, count)} SQL, {opps} opp)" for name, count, sqls, opps in sources[:5]
         ),
+        _leakage_line(leaks, config),
     ]
+    if reps:
+        lines.append("*Per rep*: leads · median first touch · SLA · SQLs · acceptance")
+        for rep in reps:
+            median = format_duration(timedelta(seconds=rep.median_seconds)) if rep.median_seconds is not None else "n/a"
+            lines.append(
+                f"• <@{rep.owner_id}>: {rep.leads} · {median} · {_ratio(rep.within_sla, rep.leads)} · "
+                f"{rep.sqls} · {_ratio(rep.accepted, rep.accepted + rep.rejected)}"
+            )
     return "\n".join(lines)
+
+
+def _leakage_line(leaks: stats.Leakage, config: Config) -> str:
+    worst = ", ".join(f"#{lead_id} {escape(email)} (<@{owner}>)" for lead_id, email, owner, _ in leaks.worst)
+    return (
+        f"• Leakage: {leaks.never_touched} never touched · {leaks.touched_after_reassignment} touched only "
+        f"after a reassignment · {leaks.idle_open} open with no activity for over "
+        f"{format_duration(config.sla.reassign_after)}" + (f": {worst}" if worst else "")
+    )
 
 
 def _share(part: int, whole: int) -> float | None:

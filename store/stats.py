@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, exists, func
 from sqlmodel import Session, col, select
 
 from store.models import Activity, Lead, Opportunity
@@ -144,3 +144,87 @@ def top_sources(session: Session, start: datetime, end: datetime, scope: Scope) 
         )
     ).all()
     return sorted(((s, int(n), int(q or 0), int(o or 0)) for s, n, q, o in rows), key=lambda r: (-r[1], r[0]))
+
+
+@dataclass(frozen=True)
+class Leakage:
+    never_touched: int
+    touched_after_reassignment: int
+    idle_open: int
+    worst: list[tuple[int, str, str | None, datetime]]  # (lead id, email, owner, last activity)
+
+
+def leakage(
+    session: Session, start: datetime, end: datetime, scope: Scope, idle_since: datetime, worst: int = 3
+) -> Leakage:
+    """Leads that slipped: never touched, first touched only after a reassignment, or open and idle too long."""
+    never = session.exec(
+        _scoped(select(func.count()).where(_in_period(start, end), col(Lead.first_touch_at).is_(None)), scope)
+    ).one()
+    reassigned_first = exists().where(
+        Activity.lead_id == Lead.id, Activity.kind == "reassigned", col(Activity.at) < col(Lead.first_touch_at)
+    )
+    late = session.exec(
+        _scoped(
+            select(func.count()).where(_in_period(start, end), col(Lead.first_touch_at).is_not(None), reassigned_first),
+            scope,
+        )
+    ).one()
+    idle = and_(col(Lead.is_open), col(Lead.last_activity_at) < idle_since)
+    idle_count = session.exec(_scoped(select(func.count()).where(_in_period(start, end), idle), scope)).one()
+    rows = session.exec(
+        _scoped(
+            select(Lead.id, Lead.email, Lead.owner_id, Lead.last_activity_at)
+            .where(_in_period(start, end), idle)
+            .order_by(col(Lead.last_activity_at))
+            .limit(worst),
+            scope,
+        )
+    ).all()
+    return Leakage(int(never), int(late), int(idle_count), [tuple(r) for r in rows])
+
+
+@dataclass(frozen=True)
+class RepNumbers:
+    owner_id: str
+    leads: int
+    within_sla: int
+    sqls: int
+    accepted: int
+    rejected: int
+    median_seconds: float | None
+
+
+def per_rep(session: Session, start: datetime, end: datetime) -> list[RepNumbers]:
+    """One row per current owner of the period's leads, most leads first."""
+    touched_in_time = and_(
+        col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)
+    )
+
+    def count_kind(kind: str, owner: str | None):
+        return (
+            select(func.count(func.distinct(Activity.lead_id)))
+            .join(Lead, col(Lead.id) == col(Activity.lead_id))
+            .where(_in_period(start, end), Activity.kind == kind, Lead.owner_id == owner)
+        )
+
+    rows = session.exec(
+        select(Lead.owner_id, func.count(), func.sum(case((touched_in_time, 1), else_=0)))
+        .where(_in_period(start, end))
+        .group_by(Lead.owner_id)
+    ).all()
+    result = []
+    for owner, leads, within in rows:
+        median, _ = _first_touch_percentiles(session, start, end, Scope(owner_id=owner))
+        result.append(
+            RepNumbers(
+                owner,
+                int(leads),
+                int(within or 0),
+                session.exec(count_kind("handed_off", owner)).one(),
+                session.exec(count_kind("accepted", owner)).one(),
+                session.exec(count_kind("rejected", owner)).one(),
+                median,
+            )
+        )
+    return sorted(result, key=lambda r: (-r.leads, r.owner_id or ""))

@@ -54,7 +54,7 @@ def history(engine, clock):
 
 
 def _report(engine, config, clock, text: str = "", actor: str = "U0MGR1") -> str:
-    return report_text(engine, config, parse_request(text, actor, config, clock.now()))
+    return report_text(engine, config, parse_request(text, actor, config, clock.now()), clock.now())
 
 
 def test_the_team_report_matches_a_hand_count(engine, clock, history):
@@ -67,6 +67,20 @@ def test_the_team_report_matches_a_hand_count(engine, clock, history):
     assert "Escalations 1 · reassignments 0" in text
     assert "Lead → MQL 0% · lead → SQL 25% · SQL acceptance 100% · SQL → opportunity 100%" in text
     assert "Sources: Website 2 (50% SQL, 1 opp), Paid Search 1 (0% SQL, 0 opp), Unknown 1 (0% SQL, 0 opp)" in text
+    # A day later three open leads have been idle for over 24h; the worst (idle longest) first.
+    assert (
+        "Leakage: 1 never touched · 0 touched only after a reassignment · 3 open with no activity for over 1d: "
+        "#3 c@three.com (<@U0SDR1>), #1 a@one.com (<@U0SDR1>), #2 b@two.com (<@U0SDR2>)"
+    ) in text
+    assert text.splitlines()[-3:] == [
+        "*Per rep*: leads · median first touch · SLA · SQLs · acceptance",
+        "• <@U0SDR1>: 2 · 4m · 50% · 0 · n/a",
+        "• <@U0SDR2>: 2 · 2m · 50% · 1 · 100%",
+    ]
+
+
+def test_reps_do_not_get_the_per_rep_table(engine, clock, history):
+    assert "Per rep" not in _report(engine, history, clock, actor="U0SDR1")
 
 
 def test_a_rep_and_a_source_scope(engine, clock, history):
