@@ -181,6 +181,41 @@ def cmd_import(settings: Settings, args) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_stats(settings: Settings, args) -> int:
+    """The /leadstats report in the terminal (as a manager sees it), or its per-lead rows as CSV."""
+    from bot.clock import SystemClock
+    from bot.leadstats import UsageError, help_text, parse_request, report_text, write_csv
+    from bot.standin.web_api import mrkdwn_to_plain
+    from store.db import make_engine
+    from store.migrate import SchemaOutdated, ensure_schema
+
+    try:
+        config = load_config(settings.config_path)
+        engine = make_engine(settings.database_url)
+        ensure_schema(engine)
+    except (ConfigError, SchemaOutdated) as exc:
+        return _fail(str(exc))
+    viewer = next((m.slack_id for m in config.members_with_role("manager")), config.routing.fallback)
+    now = SystemClock().now()
+    try:
+        # In a terminal a rep is written @U0SDR1; Slack sends <@U0SDR1>.
+        words = [f"<{w}>" if w.startswith("@") else w for w in args.words]
+        request = parse_request(" ".join(words), viewer, config, now)
+    except UsageError as exc:
+        return _fail(mrkdwn_to_plain(str(exc)))
+    if request is None:
+        print(mrkdwn_to_plain(help_text()))
+        return 0
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            count = write_csv(engine, request, out)
+        print(f"{count} leads written to {args.csv}")
+        return 0
+    names = {m.slack_id: m.name for m in config.team}
+    print(mrkdwn_to_plain(report_text(engine, config, request, now), names))
+    return 0
+
+
 def cmd_demo(_settings: Settings, _args) -> int:
     from bot.demo import run_demo
 
@@ -209,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("--no-alerts", action="store_true", help="import without DMs to the owners")
     importing.set_defaults(run=cmd_import)
+    stats = commands.add_parser("stats", help="the /leadstats report in the terminal, or --csv for its rows")
+    stats.add_argument("words", nargs="*", help="the same arguments as /leadstats: period and scope")
+    stats.add_argument("--csv", metavar="FILE", help="write the per-lead rows behind the report")
+    stats.set_defaults(run=cmd_stats)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(

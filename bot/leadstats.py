@@ -184,3 +184,73 @@ def _arrow(now_value: float | None, before: float | None) -> str:
     if now_value is None or before is None or now_value == before:
         return ""
     return " ▲" if now_value > before else " ▼"
+
+
+CSV_COLUMNS = [
+    "lead_id",
+    "created_at",
+    "email",
+    "source",
+    "owner",
+    "stage",
+    "lifecycle_stage",
+    "assigned_at",
+    "first_touch_due_at",
+    "first_touch_at",
+    "seconds_to_first_touch",
+    "first_touch_within_sla",
+    "reassignments",
+    "escalated",
+    "sql",
+    "accepted",
+]
+
+
+def write_csv(engine: Engine, request: StatsRequest, out) -> int:
+    """The per-lead rows behind the report; returns how many were written."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    written = 0
+    with read_session(engine) as session:
+        for (
+            lead_id,
+            created,
+            email,
+            source,
+            owner,
+            stage,
+            lifecycle,
+            assigned,
+            due,
+            touched,
+            reassigned,
+            escalated,
+            sql,
+            accepted,
+        ) in stats.period_leads(session, request.start, request.end, request.scope):
+            took = (touched - assigned).total_seconds() if touched and assigned else ""
+            within = "" if touched is None else touched <= due
+            writer.writerow(
+                [
+                    lead_id,
+                    created.isoformat(),
+                    email,
+                    source,
+                    owner,
+                    stage,
+                    lifecycle,
+                    assigned.isoformat() if assigned else "",
+                    due.isoformat() if due else "",
+                    touched.isoformat() if touched else "",
+                    took,
+                    within,
+                    reassigned,
+                    bool(escalated),
+                    bool(sql),
+                    bool(accepted),
+                ]
+            )
+            written += 1
+    return written

@@ -228,3 +228,33 @@ def per_rep(session: Session, start: datetime, end: datetime) -> list[RepNumbers
             )
         )
     return sorted(result, key=lambda r: (-r.leads, r.owner_id or ""))
+
+
+def period_leads(session: Session, start: datetime, end: datetime, scope: Scope):
+    """The per-lead rows behind a report, oldest first (streamed, for spreadsheets)."""
+
+    def flag(kind: str):
+        return exists().where(Activity.lead_id == Lead.id, Activity.kind == kind)
+
+    query = _scoped(
+        select(
+            Lead.id,
+            Lead.created_at,
+            Lead.email,
+            Lead.lead_source,
+            Lead.owner_id,
+            Lead.stage,
+            Lead.lifecycle_stage,
+            Lead.assigned_at,
+            Lead.first_touch_due_at,
+            Lead.first_touch_at,
+            Lead.reassign_count,
+            flag("escalated"),
+            flag("handed_off"),
+            flag("accepted"),
+        )
+        .where(_in_period(start, end))
+        .order_by(col(Lead.created_at), col(Lead.id)),
+        scope,
+    )
+    yield from session.exec(query)

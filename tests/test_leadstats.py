@@ -151,3 +151,33 @@ def test_through_slack_a_bad_argument_is_ephemeral_and_a_managers_public_report_
     helped = _leadstats(bot, "U0SDR2", "help")
     assert "period: today, 7d (default)" in helped["text"]
     assert json.dumps(helped)  # a plain JSON answer
+
+
+def test_leadbot_stats_prints_the_report_and_writes_the_rows_as_csv(
+    database_url, history, tmp_path, monkeypatch, capsys
+):
+    import csv
+
+    from bot.cli import main
+    from tests.conftest import MINIMAL_CONFIG
+
+    (tmp_path / "leadbot.yml").write_text(MINIMAL_CONFIG)
+    monkeypatch.setenv("LEADBOT_CONFIG", str(tmp_path / "leadbot.yml"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    monday = START.date().isoformat()
+
+    assert main(["stats", f"{monday}..{monday}"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"the team, {monday} to {monday}\n• Leads in: 4")
+    assert "• @Sam Rivera: 2 · 4m · 50% · 0 · n/a" in printed
+
+    assert main(["stats", f"{monday}..{monday}", "@U0SDR2", "--csv", "rows.csv"]) == 0
+    rows = list(csv.DictReader((tmp_path / "rows.csv").open()))
+    assert [(r["email"], r["seconds_to_first_touch"], r["first_touch_within_sla"], r["accepted"]) for r in rows] == [
+        ("b@two.com", "1200.0", "False", "False"),
+        ("d@four.com", "120.0", "True", "True"),
+    ]
+
+    assert main(["stats", "forever"]) == 2
+    assert "`forever` is not something /leadstats knows" in capsys.readouterr().err
