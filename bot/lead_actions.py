@@ -93,6 +93,11 @@ def log_touch(
             first=first,
             on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
             seconds_to_first_touch=(now - (lead.assigned_at or lead.created_at)).total_seconds() if first else None,
+            business_seconds_to_first_touch=sla.calendar_for(config, lead.owner_id)
+            .elapsed(lead.assigned_at or lead.created_at, now)
+            .total_seconds()
+            if first
+            else None,
         )
         if first:
             lead_store.log_activity(

@@ -138,8 +138,10 @@ def report_text(engine: Engine, config: Config, request: StatsRequest, now: date
     unknown = next((count for name, count, _, _ in sources if name == UNKNOWN), 0)
     unknown_share = unknown / n.leads_in
     flag = " ⚠️ above the red-flag line" if unknown_share > config.sources.unknown_alert_share else ""
-    median = format_duration(timedelta(seconds=n.median_seconds)) if n.median_seconds is not None else "n/a"
-    p90 = format_duration(timedelta(seconds=n.p90_seconds)) if n.p90_seconds is not None else "n/a"
+    median, p90 = _duration(n.median_seconds), _duration(n.p90_seconds)
+    if config.sla.business_hours is not None:
+        median += f" ({_duration(n.median_business_seconds)} in business hours)"
+        p90 += f" ({_duration(n.p90_business_seconds)} in business hours)"
     lines = [
         f"*{escape(request.scope_label)}, {request.label}*",
         f"• Leads in: {n.leads_in}{_arrow(n.leads_in, b.leads_in)} · Unknown source {unknown_share:.0%}{flag}",
@@ -173,6 +175,10 @@ def _leakage_line(leaks: stats.Leakage, config: Config) -> str:
         f"after a reassignment · {leaks.idle_open} open with no activity for over "
         f"{format_duration(config.sla.reassign_after)}" + (f": {worst}" if worst else "")
     )
+
+
+def _duration(seconds: float | None) -> str:
+    return format_duration(timedelta(seconds=seconds)) if seconds is not None else "n/a"
 
 
 def _share(part: int, whole: int) -> float | None:

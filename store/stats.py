@@ -45,6 +45,8 @@ class PeriodNumbers:
     rejected: int
     median_seconds: float | None
     p90_seconds: float | None
+    median_business_seconds: float | None = None
+    p90_business_seconds: float | None = None
 
 
 def period_numbers(session: Session, start: datetime, end: datetime, scope: Scope) -> PeriodNumbers:
@@ -88,6 +90,9 @@ def period_numbers(session: Session, start: datetime, end: datetime, scope: Scop
         return session.exec(_scoped(query, scope)).one()
 
     median, p90 = _first_touch_percentiles(session, start, end, scope)
+    business_median, business_p90 = _first_touch_percentiles(
+        session, start, end, scope, key="business_seconds_to_first_touch"
+    )
     return PeriodNumbers(
         leads_in=int(head[0]),
         touched=int(head[1]),
@@ -101,14 +106,16 @@ def period_numbers(session: Session, start: datetime, end: datetime, scope: Scop
         rejected=events("rejected"),
         median_seconds=median,
         p90_seconds=p90,
+        median_business_seconds=business_median,
+        p90_business_seconds=business_p90,
     )
 
 
 def _first_touch_percentiles(
-    session: Session, start: datetime, end: datetime, scope: Scope
+    session: Session, start: datetime, end: datetime, scope: Scope, key: str = "seconds_to_first_touch"
 ) -> tuple[float | None, float | None]:
-    """Median and p90 of seconds to first touch, by ORDER BY … OFFSET (portable to SQLite and PostgreSQL)."""
-    seconds = Activity.data["seconds_to_first_touch"].as_float()
+    """Median and p90 of time to first touch (wall or business seconds), by ORDER BY … OFFSET (portable)."""
+    seconds = Activity.data[key].as_float()
     base = (
         select(seconds)
         .join(Lead, col(Lead.id) == col(Activity.lead_id))

@@ -181,3 +181,24 @@ def test_leadbot_stats_prints_the_report_and_writes_the_rows_as_csv(
 
     assert main(["stats", "forever"]) == 2
     assert "`forever` is not something /leadstats knows" in capsys.readouterr().err
+
+
+def test_time_to_first_touch_in_business_time_across_a_weekend(engine, clock):
+    import yaml
+
+    from tests.conftest import MINIMAL_CONFIG
+
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["sla"]["business_hours"] = {"open": "09:00", "close": "18:00"}
+    config = make_config(**data)
+    prepare_database(engine, config)
+    friday_1755 = START - timedelta(days=3) + timedelta(hours=8, minutes=55)  # START is Monday 09:00 New York
+    clock.set(friday_1755)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "late@friday.com"})).lead
+    clock.set(START + timedelta(minutes=5))  # Monday 09:05
+    log_touch(engine, config, clock, lead_id=lead.id, actor_id=lead.owner_id, via=ContactMethod.EMAIL, number=1)
+
+    text = _report(engine, config, clock)
+
+    # 2 days 15h10m on the wall; 5 minutes on Friday and 5 on Monday in business time.
+    assert "median 2d 15h (10m in business hours), p90 2d 15h (10m in business hours)" in text
