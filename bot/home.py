@@ -1,22 +1,49 @@
-"""The App Home tab."""
+"""The App Home tab, by role: an SDR's queue, an AE's waiting SQLs, a manager's team today."""
 
 from __future__ import annotations
+
+from datetime import datetime, time
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot import messages
 from bot.clock import Clock
 from bot.config import Config
-from bot.messages import home_view
 from store import leads as lead_store
+from store import routing as rotation_store
+from store import stats
 from store.db import read_session
 
 HOME_LEAD_LIMIT = 40
 
 
-def publish_home(engine: Engine, config: Config, clock: Clock, client: WebClient, user_id: str) -> None:
-    with read_session(engine) as session:
-        leads = lead_store.open_leads_for_owner(session, user_id, HOME_LEAD_LIMIT)
+def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dict:
     member = config.member(user_id)
     name = member.name if member else "you"
-    client.views_publish(user_id=user_id, view=home_view(name, leads, config.tz, clock.now()))
+    with read_session(engine) as session:
+        if member is not None and member.role == "ae":
+            return messages.ae_home_view(name, lead_store.sqls_waiting_for(session, user_id, HOME_LEAD_LIMIT), config)
+        if member is not None and member.role == "manager":
+            start = datetime.combine(now.astimezone(config.tz).date(), time(0), config.tz)
+            today = stats.period_numbers(session, start, now, stats.Scope())
+            compliance = f"{100 * today.within_sla / today.leads_in:.0f}%" if today.leads_in else "n/a"
+            text = (
+                f"*Today*: {today.leads_in} leads in · SLA compliance {compliance} · "
+                f"{today.breaches} breaches · {today.escalations} escalations"
+            )
+            return messages.manager_home_view(
+                name,
+                text,
+                lead_store.escalations_waiting(session, 20),
+                rotation_store.away_members(session, now),
+                config.tz,
+                {m.slack_id: m.name for m in config.team},
+            )
+        return messages.home_view(
+            name, lead_store.open_leads_for_owner(session, user_id, HOME_LEAD_LIMIT), config.tz, now
+        )
+
+
+def publish_home(engine: Engine, config: Config, clock: Clock, client: WebClient, user_id: str) -> None:
+    client.views_publish(user_id=user_id, view=home_for(engine, config, clock.now(), user_id))

@@ -543,27 +543,92 @@ def unknown_option(text: str) -> str:
     return f"Unknown option `{escape(clip(text, 40))}`.\n{LEADBOT_HELP}"
 
 
+def _timing(lead: Lead, now: datetime) -> str:
+    if lead.first_touch_at is None and lead.first_touch_due_at:
+        left = lead.first_touch_due_at - now
+        if left.total_seconds() >= 0:
+            return f"first touch due in {format_duration(left)}"
+        return f"⚠️ first touch overdue by {format_duration(left)}"
+    return Stage.LABELS.get(lead.stage, lead.stage)
+
+
+def _home(title: str, blocks: list) -> dict:
+    header = HeaderBlock(text=PlainTextObject(text=clip(title, 150)))
+    return {"type": "home", "blocks": [b.to_dict() for b in [header, *blocks][:MAX_VIEW_BLOCKS]]}
+
+
 def home_view(name: str, leads: list[Lead], tz: ZoneInfo, now: datetime) -> dict:
-    """The App Home tab: the viewer's open leads, soonest due first."""
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"Open leads for {name}", 150)))]
+    """An SDR's App Home: their open leads, soonest due first, with the same actions as the DM."""
+    blocks: list = []
     if not leads:
         blocks.append(SectionBlock(text=_mrkdwn("No open leads. New ones arrive here and in your DMs.")))
-    for lead in leads[: MAX_VIEW_BLOCKS - 2]:
-        if lead.first_touch_at is None and lead.first_touch_due_at:
-            left = lead.first_touch_due_at - now
-            timing = (
-                f"first touch due in {format_duration(left)}"
-                if left.total_seconds() >= 0
-                else f"⚠️ first touch overdue by {format_duration(left)}"
-            )
-        else:
-            timing = Stage.LABELS.get(lead.stage, lead.stage)
+    for lead in leads[: (MAX_VIEW_BLOCKS - 1) // 2]:
         blocks.append(
             SectionBlock(
                 text=_mrkdwn(
-                    f"*{escape(lead_title(lead))}* · score {lead.score} · {timing}\n"
+                    f"*{escape(lead_title(lead))}* · score {lead.score} · {_timing(lead, now)}\n"
                     f"Lead #{lead.id} · {escape(lead.email)}"
                 )
             )
         )
-    return {"type": "home", "blocks": [b.to_dict() for b in blocks]}
+        controls = _lead_controls(lead)
+        if controls:
+            controls.block_id = f"home:{lead.id}:actions"
+            blocks.append(controls)
+    return _home(f"Open leads for {name}", blocks)
+
+
+def ae_home_view(name: str, sqls: list[Lead], config: Config) -> dict:
+    """An AE's App Home: the SQLs waiting for them to accept or reject."""
+    blocks: list = []
+    if not sqls:
+        blocks.append(SectionBlock(text=_mrkdwn("No SQLs are waiting for you.")))
+    for lead in sqls[: (MAX_VIEW_BLOCKS - 1) // 2]:
+        notes = clip((lead.qualification or {}).get("notes", ""), 300)
+        blocks.append(
+            SectionBlock(
+                text=_mrkdwn(
+                    f"*{escape(lead_title(lead))}* from <@{lead.owner_id}> · score {lead.score}\n{escape(notes)}"
+                )
+            )
+        )
+        value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
+        blocks.append(
+            ActionsBlock(
+                block_id=f"home:{lead.id}:handoff",
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Accept"),
+                        action_id=HandoffAction.ACCEPT.value,
+                        value=value,
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text=PlainTextObject(text="Reject"),
+                        action_id=HandoffAction.REJECT.value,
+                        value=value,
+                        style="danger",
+                    ),
+                ],
+            )
+        )
+    return _home(f"SQLs waiting for {name}", blocks)
+
+
+def manager_home_view(
+    name: str, today_text: str, escalated: list[Lead], away: dict, tz: ZoneInfo, names: dict[str, str]
+) -> dict:
+    """A manager's App Home: the team today, escalations still waiting, and who is away."""
+    blocks: list = [SectionBlock(text=_mrkdwn(today_text))]
+    if escalated:
+        listed = "\n".join(f"• #{lead.id} {escape(lead_title(lead))} (<@{lead.owner_id}>)" for lead in escalated[:20])
+        blocks.append(SectionBlock(text=_mrkdwn(f"*Escalations waiting*\n{listed}")))
+    else:
+        blocks.append(SectionBlock(text=_mrkdwn("*Escalations waiting*: none.")))
+    if away:
+        people = "\n".join(
+            f"• {escape(names.get(rep, rep))}" + (f" until {slack_date(until, tz)}" if until else "")
+            for rep, until in away.items()
+        )
+        blocks.append(SectionBlock(text=_mrkdwn(f"*Away*\n{people}")))
+    return _home(f"Team today, for {name}", blocks)

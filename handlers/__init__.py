@@ -12,11 +12,25 @@ if TYPE_CHECKING:
     from bot.app import Leadbot
 
 
+class DirectMessageRespond:
+    """Stands in for Bolt's `respond` where Slack gave no response_url."""
+
+    def __init__(self, client, user_id: str):
+        self.client, self.user_id = client, user_id
+
+    def __call__(self, text: str = "", **_ignored) -> None:
+        self.client.chat_postMessage(channel=self.user_id, text=text)
+
+
 def register_listeners(app: App, leadbot: Leadbot) -> None:
     @app.middleware
-    def _provide_leadbot(context, next):
+    def _provide_leadbot(context, body, next):
         # Listeners find the running Leadbot in their context, so they stay plain module functions.
         context["leadbot"] = leadbot
+        no_response_url = getattr(context.get("respond"), "response_url", None) is None
+        if no_response_url and body.get("type") == "block_actions" and context.get("user_id"):
+            # Clicks on the App Home carry no response_url: private answers go to the user's DM instead.
+            context["respond"] = DirectMessageRespond(leadbot.client, context["user_id"])
         next()
 
     errors.register(app)

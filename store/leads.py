@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, text, update
+from sqlalchemy import exists, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from store.models import Activity, Lead, Stage
@@ -110,3 +110,26 @@ def claim(session: Session, lead_id: int, owner_id: str, reason: str) -> bool:
         .values(owner_id=owner_id, claimable=False, routing_reason=reason)
     )
     return result.rowcount == 1
+
+
+def sqls_waiting_for(session: Session, ae_id: str, limit: int) -> list[Lead]:
+    return list(
+        session.exec(
+            select(Lead)
+            .where(Lead.ae_id == ae_id, Lead.stage == Stage.SQL, col(Lead.is_open))
+            .order_by(col(Lead.last_activity_at))
+            .limit(limit)
+        ).all()
+    )
+
+
+def escalations_waiting(session: Session, limit: int) -> list[Lead]:
+    """Open leads escalated with no activity since: the managers' to-do list."""
+    escalated_since = exists().where(
+        Activity.lead_id == Lead.id, Activity.kind == "escalated", col(Activity.at) >= col(Lead.last_activity_at)
+    )
+    return list(
+        session.exec(
+            select(Lead).where(col(Lead.is_open), escalated_since).order_by(col(Lead.last_activity_at)).limit(limit)
+        ).all()
+    )

@@ -108,3 +108,89 @@ def test_url_verification_and_malformed_slack_bodies(bot):
 
     status, _, _ = post(f"{bot.url}/nowhere", "{}", {"Content-Type": "application/json"})
     assert status == 404
+
+
+def _open_home(bot, user_id: str) -> dict:
+    body = event_callback_body(
+        {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": f"D{user_id[1:]}",
+            "tab": "home",
+            "event_ts": "1515449522000016",
+        },
+        event_id=f"Ev{user_id}",
+    )
+    before = len(bot.slack.calls_to("views.publish"))
+    status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json")
+    assert status == 200
+    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > before)
+    return bot.slack.home_views[user_id]
+
+
+def test_each_role_gets_its_own_home(bot):
+    from datetime import timedelta as td
+
+    from bot.actions import ContactMethod
+    from bot.handoff import qualify_as_sql
+    from bot.lead_actions import log_touch
+    from store import routing as rotation_store
+    from store.db import write_session
+
+    _, first = bot.post_lead({"email": "a@one.com", "first_name": "Ada"})
+    _, second = bot.post_lead({"email": "b@two.com", "first_name": "Ben"})
+    lb = bot.leadbot
+    log_touch(lb.engine, lb.config, lb.clock, lead_id=second["id"], actor_id="U0SDR2", via=ContactMethod.CALL, number=1)
+    qualify_as_sql(
+        lb.engine,
+        lb.config,
+        lb.clock,
+        lead_id=second["id"],
+        actor_id="U0SDR2",
+        notes="Good fit",
+        fields={"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"},
+    )
+    with write_session(lb.engine) as session:
+        rotation_store.set_away(session, "U0SDR2", away=True, until=None, now=bot.clock.now(), by="U0SDR2")
+    bot.sweep(td(hours=2))  # Ada's lead escalates
+
+    sdr = json.dumps(_open_home(bot, "U0SDR1"))
+    assert "Open leads for Sam Rivera" in sdr and "Ada" in sdr and "lead.contacted" in sdr and "lead.disqualify" in sdr
+    ae = json.dumps(_open_home(bot, "U0AE1"))
+    assert "SQLs waiting for Alex Kim" in ae and "Ben" in ae and "Good fit" in ae and "handoff.accept" in ae
+    manager = json.dumps(_open_home(bot, "U0MGR1"))
+    assert "Team today, for Morgan Lee" in manager and "2 leads in" in manager
+    assert "Escalations waiting" in manager and "Ada" in manager and "Ana Silva" in manager
+
+
+def test_a_click_on_the_home_tab_is_answered_in_the_dm(bot):
+    from bot.standin.requests import block_actions_payload, button_action, interactive_body
+
+    _, body = bot.post_lead({"email": "a@one.com"})
+    home = _open_home(bot, "U0SDR1")
+    button = next(
+        e
+        for b in home["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "lead.disqualify"
+    )
+    payload = block_actions_payload(
+        user_id="U0SDR2",
+        channel_id="D0SDR2",
+        message=None,
+        response_url="",
+        action=button_action("lead.disqualify", "home", button["value"]),
+    )
+    for key in ("channel", "response_url"):
+        payload.pop(key)
+    payload["container"] = {"type": "view", "view_id": "V0HOME"}
+    payload["view"] = {"id": "V0HOME", "type": "home", "blocks": home["blocks"]}
+
+    status, _, _ = post_signed(
+        f"{bot.url}/slack/events", interactive_body(payload), SIGNING_SECRET, "application/x-www-form-urlencoded"
+    )
+
+    assert status == 200
+    reply = bot.slack.wait_for(lambda: [m for m in bot.slack.messages_in("D0SDR2") if "Only <@U0SDR1>" in m["text"]])
+    assert reply
