@@ -79,6 +79,22 @@ def _field(label: str, value: object) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(f"*{label}*\n{escape(value)}", 2000))
 
 
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=PlainTextObject(text=label), action_id=action_id, value=value, style=style)
+
+
+def _decision_buttons(lead: Lead, block_id: str) -> ActionsBlock:
+    """Accept / Reject for the AE, on the handoff message and on their App Home."""
+    value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            _button("Accept", HandoffAction.ACCEPT.value, value, "primary"),
+            _button("Reject", HandoffAction.REJECT.value, value, "danger"),
+        ],
+    )
+
+
 def _finish(text: str, blocks: list, limit: int = MAX_MESSAGE_BLOCKS) -> SlackMessage:
     dicts = [block.to_dict() for block in blocks]  # to_dict() raises when a Slack limit is broken
     if len(dicts) > limit:
@@ -222,21 +238,10 @@ def _lead_controls(lead: Lead) -> ActionsBlock | None:
     value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
     elements: list = [_contacted_menu(lead)]
     if lead.stage == Stage.ATTEMPTING_CONTACT:
-        elements.append(
-            ButtonElement(text=PlainTextObject(text="Engaged"), action_id=LeadAction.ENGAGED.value, value=value)
-        )
+        elements.append(_button("Engaged", LeadAction.ENGAGED.value, value))
     if lead.stage in (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL):
-        elements.append(
-            ButtonElement(
-                text=PlainTextObject(text="Qualify as SQL"),
-                action_id=LeadAction.QUALIFY.value,
-                value=value,
-                style="primary",
-            )
-        )
-    elements.append(
-        ButtonElement(text=PlainTextObject(text="Disqualify"), action_id=LeadAction.DISQUALIFY.value, value=value)
-    )
+        elements.append(_button("Qualify as SQL", LeadAction.QUALIFY.value, value, "primary"))
+    elements.append(_button("Disqualify", LeadAction.DISQUALIFY.value, value))
     return ActionsBlock(block_id=f"lead:{lead.id}:actions", elements=elements)
 
 
@@ -296,18 +301,8 @@ def escalation(
             ActionsBlock(
                 block_id=f"escalation:{lead.id}",
                 elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Reassign now"),
-                        action_id=EscalationAction.REASSIGN_NOW.value,
-                        value=value,
-                        style="danger",
-                    ),
-                    ButtonElement(
-                        text=PlainTextObject(text="Take it"),
-                        action_id=EscalationAction.TAKE_IT.value,
-                        value=value,
-                        style="primary",
-                    ),
+                    _button("Reassign now", EscalationAction.REASSIGN_NOW.value, value, "danger"),
+                    _button("Take it", EscalationAction.TAKE_IT.value, value, "primary"),
                 ],
             )
         )
@@ -365,26 +360,7 @@ def handoff(lead: Lead, config: Config, ae_reason: str | None = None) -> SlackMe
         blocks.append(ContextBlock(elements=[_mrkdwn(f"Routed to <@{lead.ae_id}>: {escape(ae_reason)}")]))
     status = _outcome_line(lead) if lead.stage != Stage.SQL else None
     if lead.stage == Stage.SQL:
-        value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
-        blocks.append(
-            ActionsBlock(
-                block_id=f"handoff:{lead.id}",
-                elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Accept"),
-                        action_id=HandoffAction.ACCEPT.value,
-                        value=value,
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        text=PlainTextObject(text="Reject"),
-                        action_id=HandoffAction.REJECT.value,
-                        value=value,
-                        style="danger",
-                    ),
-                ],
-            )
-        )
+        blocks.append(_decision_buttons(lead, f"handoff:{lead.id}"))
     elif status:
         blocks.append(SectionBlock(text=_mrkdwn(status)))
     blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
@@ -496,14 +472,7 @@ def claim_offer(lead: Lead, claimed_by: str | None = None) -> SlackMessage:
         blocks.append(
             ActionsBlock(
                 block_id=f"claim:{lead.id}",
-                elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Claim"),
-                        action_id=LeadAction.CLAIM.value,
-                        value=value,
-                        style="primary",
-                    )
-                ],
+                elements=[_button("Claim", LeadAction.CLAIM.value, value, "primary")],
             )
         )
     state = f"claimed by <@{claimed_by}>" if claimed_by else "first to claim gets it"
@@ -592,26 +561,7 @@ def ae_home_view(name: str, sqls: list[Lead], config: Config) -> dict:
                 )
             )
         )
-        value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
-        blocks.append(
-            ActionsBlock(
-                block_id=f"home:{lead.id}:handoff",
-                elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Accept"),
-                        action_id=HandoffAction.ACCEPT.value,
-                        value=value,
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        text=PlainTextObject(text="Reject"),
-                        action_id=HandoffAction.REJECT.value,
-                        value=value,
-                        style="danger",
-                    ),
-                ],
-            )
-        )
+        blocks.append(_decision_buttons(lead, f"home:{lead.id}:handoff"))
     return _home(f"SQLs waiting for {name}", blocks)
 
 

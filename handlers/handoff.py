@@ -158,12 +158,13 @@ def on_qualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
     _answer(ack, result, context, "notes")
 
 
-def on_disqualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+def _reason_submitted(ack: Ack, body: dict, context: BoltContext, rule) -> None:
+    """Disqualify and Reject: a reason code and notes, then the rule decides."""
     form = _submission(ack, body, "reason")
     if form is None:
         return
     leadbot = context["leadbot"]
-    result = disqualify(
+    result = rule(
         leadbot.engine,
         leadbot.config,
         leadbot.clock,
@@ -173,23 +174,14 @@ def on_disqualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
         notes=form.values.get("notes", ""),
     )
     _answer(ack, result, context, "reason")
+
+
+def on_disqualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
+    _reason_submitted(ack, body, context, disqualify)
 
 
 def on_reject_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
-    form = _submission(ack, body, "reason")
-    if form is None:
-        return
-    leadbot = context["leadbot"]
-    result = reject_sql(
-        leadbot.engine,
-        leadbot.config,
-        leadbot.clock,
-        lead_id=form.ref.lead_id,
-        actor_id=form.user_id,
-        reason=form.values.get("reason", ""),
-        notes=form.values.get("notes", ""),
-    )
-    _answer(ack, result, context, "reason")
+    _reason_submitted(ack, body, context, reject_sql)
 
 
 def on_accept_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
