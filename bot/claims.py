@@ -10,7 +10,7 @@ from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
 from bot.lead_actions import LeadNotFound
-from bot.outbox import RENDER_ALERT
+from bot.outbox import RENDER_ALERT, refresh_homes
 from bot.routing import skip_reasons
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -85,4 +85,5 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
             lead_id=lead_id,
             ref="claim",
         )
+        refresh_homes(session, [holder, actor_id], now)
         return Claimed(lead)

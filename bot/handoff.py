@@ -16,7 +16,7 @@ from bot.actions import DISQUALIFY_REASONS, REJECT_REASONS
 from bot.clock import Clock
 from bot.config import Config
 from bot.lead_actions import LeadNotFound, NotAllowed, may_act_on
-from bot.outbox import RENDER_ALERT
+from bot.outbox import RENDER_ALERT, refresh_homes
 from bot.routing import next_in_rotation, ordinal
 from store import handoff as handoff_store
 from store import leads as lead_store
@@ -78,7 +78,9 @@ def _outdated(lead: Lead) -> Outdated:
 
 
 def _redraw_alert(session: Session, lead: Lead, now) -> None:
+    """The SDR's DM, and the App Home of the SDR and of the AE, show the lead as it is now."""
     outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead.id, ref="alert")
+    refresh_homes(session, [lead.owner_id, lead.ae_id], now)
 
 
 # -- SDR actions ---------------------------------------------------------------------------------------

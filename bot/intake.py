@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
-from bot.outbox import RENDER_ALERT
+from bot.outbox import RENDER_ALERT, refresh_homes
 from bot.routing import assign_new_lead, facts_of
 from bot.scoring import ScoringInput, score_lead
 from bot.sources import attribute_source, normalise_campaign
@@ -268,4 +268,5 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
             lead_id=lead.id,
             ref="alert",
         )
+    refresh_homes(session, [lead.owner_id], now)
     return IntakeResult(lead=lead, created=True, rule=assignment.rule)

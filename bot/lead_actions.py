@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.messages import escalation as escalation_message
 from bot.messages import escape
-from bot.outbox import RENDER_ALERT
+from bot.outbox import RENDER_ALERT, refresh_homes
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -106,6 +106,7 @@ def log_touch(
             sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
         outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead_id, ref="alert")
+        refresh_homes(session, [lead.owner_id], now)
         return TouchLogged(lead=lead)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.home import home_for
 from bot.messages import alert_for, undeliverable_notice
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -30,6 +31,20 @@ log = logging.getLogger(__name__)
 # The lead's alert is rendered when it is sent, from the lead as it is then: the message is never
 # stale, the outbox row stays small, and no Block Kit is built while the write lock is held.
 RENDER_ALERT = {"render": "lead_alert"}
+
+
+def refresh_homes(session, user_ids, now) -> None:
+    """Re-publish these people's App Home after a change to their leads (rendered when sent, coalesced)."""
+    for user_id in {u for u in user_ids if u}:
+        outbox_store.enqueue_once(
+            session,
+            method="views.publish",
+            payload={"render": "home", "user_id": user_id},
+            now=now,
+            ref=f"home:{user_id}",
+        )
+
+
 # The messages a lead keeps track of (their ts is stored on the lead when they are posted).
 LEAD_MESSAGES = ("alert", "escalation", "handoff", "claim")
 
@@ -141,6 +156,12 @@ class OutboxRelay:
         return True
 
     def _resolve(self, row: OutboxMessage) -> dict:
+        if row.payload.get("render") == "home":
+            user_id = row.payload["user_id"]
+            return {"user_id": user_id, "view": home_for(self.engine, self.config, self.clock.now(), user_id)}
+        return self._resolve_lead_message(row)
+
+    def _resolve_lead_message(self, row: OutboxMessage) -> dict:
         """Render the alert if asked, and say where the lead's message lives for updates and thread replies.
 
         `ref` names one of the lead's messages (alert, escalation, handoff, claim). A chat.postMessage

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot import messages
 from bot.business_hours import AlwaysOpen, BusinessCalendar
 from bot.config import Config
-from bot.outbox import RENDER_ALERT
+from bot.outbox import RENDER_ALERT, refresh_homes
 from bot.routing import facts_of, pool_key_for, reassignment_owner
 from store import leads as lead_store
 from store import outbox as outbox_store
@@ -198,10 +198,15 @@ def reassign_lead(
         now=now,
         lead_id=lead.id,
     )
+    refresh_homes(session, [old_owner, new_owner, *_manager_ids(config)], now)
     return Reassignment(old_owner=old_owner, new_owner=new_owner, reason=reason)
 
 
 # -- firing ------------------------------------------------------------------------------------------
+def _manager_ids(config: Config) -> list[str]:
+    return [m.slack_id for m in config.members_with_role("manager")]
+
+
 def fire_timer(session: Session, timer: Timer, config: Config, now: datetime) -> str:
     """Act on one claimed timer inside its claim's transaction. Returns what was done, for logs and tests."""
     lead = lead_store.get_lead(session, timer.lead_id)
@@ -274,6 +279,7 @@ def _escalate(session: Session, lead: Lead, config: Config, now: datetime) -> st
         lead_id=lead.id,
         ref="escalation",
     )
+    refresh_homes(session, _manager_ids(config), now)
     return "escalated"
 
 

@@ -100,3 +100,16 @@ def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
             select(OutboxMessage).where(OutboxMessage.lead_id == lead_id).order_by(col(OutboxMessage.id))
         ).all()
     )
+
+
+def enqueue_once(session: Session, *, method: str, payload: dict[str, Any], now: datetime, ref: str) -> bool:
+    """Queue a call unless one with the same ref is still waiting (refreshes coalesce); True if queued."""
+    waiting = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.ref == ref, col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed))
+    ).one()
+    if waiting:
+        return False
+    enqueue(session, method=method, payload=payload, now=now, ref=ref)
+    return True

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from bot.standin.requests import event_callback_body, post, post_signed, slash_command_body
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, eventually
 
 
 def _command(bot, command: str, text: str, user_id: str = "U0SDR1", secret: str = SIGNING_SECRET) -> tuple:
@@ -53,6 +53,14 @@ def test_a_slash_command_with_a_bad_signature_gets_401(bot):
     assert status == 401
 
 
+def _outbox_empty(bot) -> bool:
+    from store import outbox as outbox_store
+    from store.db import read_session
+
+    with read_session(bot.engine) as session:
+        return outbox_store.depth(session)[0] == 0
+
+
 def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
     bot.post_lead({"email": "first@acme.com", "first_name": "First"})
     bot.post_lead({"email": "other@globex.com"})  # Ana's
@@ -68,6 +76,8 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
         event_id="Ev0HOME1",
     )
 
+    eventually(lambda: _outbox_empty(bot))  # the owners' homes were refreshed on intake
+    published = len(bot.slack.calls_to("views.publish"))
     for retry in (None, "1"):
         headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
         status, _, _ = post_signed(
@@ -75,7 +85,7 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
         )
         assert status == 200
 
-    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == 2)
+    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == published + 2)
     view = json.dumps(bot.slack.home_views["U0SDR1"])
     assert "Open leads for Sam Rivera" in view
     assert view.index("Third") < view.index("First")  # the hot lead is due first
@@ -121,10 +131,14 @@ def _open_home(bot, user_id: str) -> dict:
         },
         event_id=f"Ev{user_id}",
     )
-    before = len(bot.slack.calls_to("views.publish"))
+
+    def published() -> int:
+        return sum(1 for call in bot.slack.calls_to("views.publish") if call.args.get("user_id") == user_id)
+
+    before = published()
     status, _, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/json")
     assert status == 200
-    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > before)
+    bot.slack.wait_for(lambda: published() > before)
     return bot.slack.home_views[user_id]
 
 
@@ -194,3 +208,19 @@ def test_a_click_on_the_home_tab_is_answered_in_the_dm(bot):
     assert status == 200
     reply = bot.slack.wait_for(lambda: [m for m in bot.slack.messages_in("D0SDR2") if "Only <@U0SDR1>" in m["text"]])
     assert reply
+
+
+def test_the_home_is_refreshed_when_the_viewers_leads_change(bot):
+    _, body = bot.post_lead({"email": "fresh@acme.io", "first_name": "Fay"})
+    home = bot.slack.wait_for(lambda: bot.slack.home_views.get("U0SDR1"))  # published without being opened
+    assert "Fay" in json.dumps(home) and "first touch due in" in json.dumps(home)
+
+    bot.click_contacted(body["id"], "U0SDR1")
+
+    refreshed = bot.slack.wait_for(
+        lambda: (
+            "Attempting Contact" in json.dumps(bot.slack.home_views.get("U0SDR1", {}))
+            and bot.slack.home_views["U0SDR1"]
+        )
+    )
+    assert "Log another touch" in json.dumps(refreshed)
