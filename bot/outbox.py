@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 RENDER_ALERT = {"render": "lead_alert"}
 
 
+# A refresh waits this long, so a burst of changes makes one views.publish per person (a Tier 4 method)
+# and alerts are never queued behind views being rendered.
+HOME_REFRESH_DELAY = timedelta(seconds=30)
+
+
 def refresh_homes(session, user_ids, now) -> None:
     """Re-publish these people's App Home after a change to their leads (rendered when sent, coalesced)."""
     for user_id in {u for u in user_ids if u}:
@@ -42,6 +47,7 @@ def refresh_homes(session, user_ids, now) -> None:
             payload={"render": "home", "user_id": user_id},
             now=now,
             ref=f"home:{user_id}",
+            not_before=now + HOME_REFRESH_DELAY,
         )
 
 
@@ -115,20 +121,21 @@ class OutboxRelay:
 
     # -- one pass, callable directly from tests ------------------------------------------------
     def deliver_due(self) -> int:
-        with write_session(self.engine) as session:
-            rows = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
+        # Claim under the in-flight lock: a row another thread of this process is still sending is
+        # skipped, and one it has finished is already marked sent when this claim reads.
+        with self._in_flight_lock:
+            with write_session(self.engine) as session:
+                claimed = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
+            rows = [row for row in claimed if row.id not in self._in_flight]
+            self._in_flight.update(row.id for row in rows)
         # claim_due hands out at most the oldest unsent row per lead, so sending in order is enough.
         for row in rows:
-            with self._in_flight_lock:
-                if row.id in self._in_flight:
-                    continue
-                self._in_flight.add(row.id)
             try:
                 self._deliver(row)
             finally:
                 with self._in_flight_lock:
                     self._in_flight.discard(row.id)
-        return len(rows)
+        return len(claimed)
 
     def _deliver(self, row: OutboxMessage) -> bool:
         try:
@@ -210,7 +217,8 @@ class OutboxRelay:
             outbox_store.mark_failed(session, row.id, error)
             target = row.payload.get("channel")
             if tell_managers and self.fallback_channel and target != self.fallback_channel:
-                notice = undeliverable_notice(row.lead_id, target, error, row.payload.get("text", ""))
+                shown = row.payload.get("text") or ("the lead's alert" if row.payload.get("render") else "")
+                notice = undeliverable_notice(row.lead_id, target, error, shown)
                 outbox_store.enqueue(
                     session,
                     method="chat.postMessage",

@@ -102,7 +102,15 @@ def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
     )
 
 
-def enqueue_once(session: Session, *, method: str, payload: dict[str, Any], now: datetime, ref: str) -> bool:
+def enqueue_once(
+    session: Session,
+    *,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ref: str,
+    not_before: datetime | None = None,
+) -> bool:
     """Queue a call unless one with the same ref is still waiting (refreshes coalesce); True if queued."""
     waiting = session.exec(
         select(func.count())
@@ -111,5 +119,7 @@ def enqueue_once(session: Session, *, method: str, payload: dict[str, Any], now:
     ).one()
     if waiting:
         return False
-    enqueue(session, method=method, payload=payload, now=now, ref=ref)
+    row = enqueue(session, method=method, payload=payload, now=now, ref=ref)
+    if not_before is not None:
+        row.next_attempt_at = not_before
     return True

@@ -49,7 +49,9 @@ def test_a_message_slack_refuses_is_kept_as_failed_and_the_managers_channel_is_t
     )
     bot.clock.advance(timedelta(hours=1))
     bot.leadbot.relay.deliver_due()
-    assert [c.args["channel"] for c in bot.slack.calls_to("chat.postMessage", ok=None)] == ["U0SDR1", "C0ESCALATE"]
+    assert [c.args["channel"] for c in bot.slack.calls_to("chat.postMessage", ok=None)] == ["U0SDR1", "C0ESCALATE"], [
+        c.args.get("text") for c in bot.slack.calls_to("chat.postMessage", ok=None)
+    ]
 
 
 def _no_sleeping(client) -> None:
