@@ -23,7 +23,7 @@ from store.db import read_session
 
 USAGE = (
     "Usage: `/leadstats [today|7d|30d|90d|this-month|last-month|YYYY-MM-DD..YYYY-MM-DD] "
-    "[team|@rep|source:NAME] [public]`"
+    "[team|@rep|source:NAME] [public] [chart]`"
 )
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -42,6 +42,7 @@ class StatsRequest:
     scope_label: str
     public: bool = False
     show_reps: bool = False  # the per-rep table: managers, team scope
+    chart: bool = False  # a PNG of the time-to-first-touch distribution instead of the text
 
 
 def _day_start(day: date, config: Config) -> datetime:
@@ -55,7 +56,7 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
         return None
     today = now.astimezone(config.tz).date()
     start, end, label = now - timedelta(days=7), now, "the last 7 days"
-    scope, scope_label, public = stats.Scope(), "the team", False
+    scope, scope_label, public, chart = stats.Scope(), "the team", False, False
     for word in words:
         lowered = word.lower()
         if lowered in ("today", "7d", "30d", "90d"):
@@ -91,10 +92,12 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
             scope, scope_label = stats.Scope(source=name), f"source {name}"
         elif lowered == "public":
             public = True
+        elif lowered == "chart":
+            chart = True
         else:
             raise UsageError(f"`{escape(word[:40])}` is not something /leadstats knows. {USAGE}")
     show_reps = config.is_manager(actor_id) and scope == stats.Scope()
-    request = StatsRequest(start, end, label, scope, scope_label, public, show_reps)
+    request = StatsRequest(start, end, label, scope, scope_label, public, show_reps, chart)
     _check_permission(request, actor_id, config)
     return request
 
@@ -114,7 +117,8 @@ def help_text() -> str:
     return (
         f"{USAGE}\n• period: today, 7d (default), 30d, 90d, this-month, last-month, or a date range\n"
         "• scope: team (default), @rep, or source:NAME\n"
-        "• public: post it in the channel (managers)\nNumbers compare with the period just before (▲/▼)."
+        "• public: post it in the channel (managers)\n• chart: a picture of how long first touches took\n"
+        "Numbers compare with the period just before (▲/▼)."
     )
 
 
@@ -260,3 +264,13 @@ def write_csv(engine: Engine, request: StatsRequest, out) -> int:
             )
             written += 1
     return written
+
+
+def chart_png(engine: Engine, request: StatsRequest) -> tuple[bytes, str]:
+    """The time-to-first-touch distribution as a PNG, with its title."""
+    from bot.charts import first_touch_chart  # matplotlib loads only when someone asks for a chart
+
+    with read_session(engine) as session:
+        buckets = stats.first_touch_histogram(session, request.start, request.end, request.scope)
+    title = f"Time to first touch: {request.scope_label}, {request.label}"
+    return first_touch_chart(buckets, title), title

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
 from bot.availability import AvailabilityError, parse_availability, set_availability
-from bot.leadstats import UsageError, help_text, parse_request, report_text
+from bot.leadstats import UsageError, chart_png, help_text, parse_request, report_text
 from bot.messages import LEADBOT_HELP, availability_confirmation, unknown_option
 
 
@@ -30,7 +31,7 @@ def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
     ack(text=availability_confirmation(change, command["user_id"], leadbot.config.tz), response_type="ephemeral")
 
 
-def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
+def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
     ack()  # within Slack's 3 seconds; the numbers follow through response_url
     leadbot = context["leadbot"]
     try:
@@ -40,6 +41,17 @@ def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext
         return
     if request is None:
         respond(text=help_text(), response_type="ephemeral")
+        return
+    if request.chart:
+        png, title = chart_png(leadbot.engine, request)
+        # Public charts go where the command was typed; otherwise to the asker's DM with Leadbot.
+        if request.public:
+            channel = command["channel_id"]
+        else:
+            channel = client.conversations_open(users=command["user_id"])["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel, file=png, filename="first-touch.png", title=title, initial_comment=title
+        )
         return
     respond(
         text=report_text(leadbot.engine, leadbot.config, request),

@@ -265,3 +265,34 @@ def period_leads(session: Session, start: datetime, end: datetime, scope: Scope)
         scope,
     )
     yield from session.exec(query)
+
+
+FIRST_TOUCH_BUCKETS = [
+    (300, "< 5m"),
+    (900, "5-15m"),
+    (1800, "15-30m"),
+    (3600, "30-60m"),
+    (14400, "1-4h"),
+    (86400, "4-24h"),
+    (None, "> 1d"),
+]
+
+
+def first_touch_histogram(session: Session, start: datetime, end: datetime, scope: Scope) -> list[tuple[str, int]]:
+    """How many first touches fell in each time bucket, counted in SQL."""
+    seconds = Activity.data["seconds_to_first_touch"].as_float()
+    bucket = case(
+        *[(seconds < limit, label) for limit, label in FIRST_TOUCH_BUCKETS if limit], else_=FIRST_TOUCH_BUCKETS[-1][1]
+    )
+    rows = dict(
+        session.exec(
+            _scoped(
+                select(bucket, func.count())
+                .join(Lead, col(Lead.id) == col(Activity.lead_id))
+                .where(_in_period(start, end), Activity.kind == "touch", seconds.is_not(None))
+                .group_by(bucket),
+                scope,
+            )
+        ).all()
+    )
+    return [(label, int(rows.get(label, 0))) for _, label in FIRST_TOUCH_BUCKETS]

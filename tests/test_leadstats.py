@@ -202,3 +202,32 @@ def test_time_to_first_touch_in_business_time_across_a_weekend(engine, clock):
 
     # 2 days 15h10m on the wall; 5 minutes on Friday and 5 on Monday in business time.
     assert "median 2d 15h (10m in business hours), p90 2d 15h (10m in business hours)" in text
+
+
+def test_the_first_touch_histogram_is_counted_in_sql(engine, clock, history):
+    from store import stats
+    from store.db import read_session
+
+    with read_session(engine) as session:
+        buckets = stats.first_touch_histogram(session, START - timedelta(days=1), clock.now(), stats.Scope())
+
+    assert buckets[:3] == [("< 5m", 2), ("5-15m", 0), ("15-30m", 1)]  # 2m and 4m, then 20m
+    assert sum(count for _, count in buckets) == 3
+
+
+def test_leadstats_chart_uploads_a_png_to_the_askers_dm(bot):
+    bot.post_lead({"email": "a@one.com"})
+    bot.click_contacted(1, "U0SDR1")
+    bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
+    bot.clock.advance(timedelta(minutes=1))
+    body = slash_command_body(
+        command="/leadstats", text="chart", user_id="U0SDR1", response_url=bot.slack.response_url("U0SDR1")
+    )
+
+    status, raw, _ = post_signed(f"{bot.url}/slack/events", body, SIGNING_SECRET, "application/x-www-form-urlencoded")
+
+    assert status == 200 and raw == ""
+    upload = bot.slack.wait_for(lambda: next((u for u in bot.slack.uploads.values() if u.get("channel")), None))
+    assert upload["channel"] == "D0SDR1" and upload["filename"] == "first-touch.png"
+    assert upload["bytes"].startswith(b"\x89PNG") and len(upload["bytes"]) == upload["length"]
+    assert upload["title"] == "Time to first touch: the team, the last 7 days"

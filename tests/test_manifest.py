@@ -66,7 +66,7 @@ def _request(body: dict):
 
 
 def test_the_bot_scopes_are_the_ones_the_code_uses():
-    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands"]
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write", "im:write"]
 
 
 def test_the_procfile_runs_the_production_server():

@@ -107,6 +107,7 @@ class FakeSlack:
         self.responses: list[dict] = []  # what listeners sent to response_url
         self.home_views: dict[str, dict] = {}
         self.opened_views: list[dict] = []  # modals opened with views.open, newest last
+        self.uploads: dict[str, dict] = {}  # file id → {"filename", "bytes", "channel", "title", "comment"}
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._cond = threading.Condition()
@@ -308,6 +309,32 @@ class FakeSlack:
         self.opened_views.append({"trigger_id": args["trigger_id"], "view": opened})
         return {"ok": True, "view": opened}
 
+    def _api_files_getUploadURLExternal(self, args: dict) -> dict:
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = {"filename": args["filename"], "length": int(args["length"]), "bytes": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, args: dict) -> dict:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        done = []
+        for item in files or []:
+            upload = self.uploads.get(item.get("id"))
+            if upload is None or upload["bytes"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(channel=args.get("channel_id"), title=item.get("title"), comment=args.get("initial_comment"))
+            done.append({"id": item["id"], "title": item.get("title")})
+        return {"ok": True, "files": done}
+
+    def _api_conversations_open(self, args: dict) -> dict:
+        users = args.get("users")
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": self.dm_channel(users.split(",")[0])}}
+
     # -- HTTP ------------------------------------------------------------------------------------
     def _handler_class(self):
         standin = self
@@ -330,7 +357,8 @@ class FakeSlack:
 
             def do_POST(self):
                 started = time.perf_counter()
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                raw = raw_bytes.decode(errors="replace")
                 try:
                     if "json" in (self.headers.get("Content-Type") or ""):
                         args = json.loads(raw) if raw else {}
@@ -338,6 +366,15 @@ class FakeSlack:
                         args = dict(parse_qsl(raw))
                 except json.JSONDecodeError:
                     self._reply(200, {"ok": False, "error": "invalid_json"})
+                    return
+                if self.path.startswith("/upload/"):
+                    file_id = self.path.removeprefix("/upload/")
+                    with standin._cond:
+                        upload = standin.uploads.get(file_id)
+                        if upload is not None:
+                            upload["bytes"] = raw_bytes
+                        standin._cond.notify_all()
+                    self._reply(200 if upload is not None else 404, f"OK - {len(raw_bytes)}")
                     return
                 if self.path.startswith("/response/"):
                     with standin._cond:
