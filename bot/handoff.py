@@ -188,25 +188,37 @@ def _route_to_ae(session: Session, lead: Lead, config: Config) -> tuple[str, str
     return picked[0], f"round robin over active AEs: {ordinal(picked[1])} of {len(active)}"
 
 
-def disqualify(
-    engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, reason: str, notes: str
-) -> HandoffResult:
-    if reason not in DISQUALIFY_REASONS:
+def _reason_errors(reason: str, notes: str, reasons: dict[str, str]) -> Invalid | None:
+    """A reason code must be one of the list; Other needs notes saying why."""
+    if reason not in reasons:
         return Invalid({"reason": "Pick a reason."})
     if reason == "other" and not notes.strip():
         return Invalid({"notes": "Say why, when the reason is Other."})
+    return None
+
+
+def _outcome(reason: str, notes: str, reasons: dict[str, str], actor_id: str, now, **extra) -> dict:
+    return {
+        "code": reason,
+        "label": reasons[reason],
+        "notes": notes.strip(),
+        "by": actor_id,
+        "at": now.isoformat(),
+        **extra,
+    }
+
+
+def disqualify(
+    engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, reason: str, notes: str
+) -> HandoffResult:
+    if problem := _reason_errors(reason, notes, DISQUALIFY_REASONS):
+        return problem
     with write_session(engine) as session:
         lead = _load(session, lead_id)
         if not may_act_on(lead, actor_id, config):
             return NotAllowed(owner_id=lead.owner_id)
         now = clock.now()
-        outcome = {
-            "code": reason,
-            "label": DISQUALIFY_REASONS[reason],
-            "notes": notes.strip(),
-            "by": actor_id,
-            "at": now.isoformat(),
-        }
+        outcome = _outcome(reason, notes, DISQUALIFY_REASONS, actor_id, now)
         if not handoff_store.move_stage(
             session,
             lead_id,
@@ -301,23 +313,14 @@ def reject_sql(
     engine: Engine, config: Config, clock: Clock, *, lead_id: int, actor_id: str, reason: str, notes: str
 ) -> HandoffResult:
     """Send the lead back to its SDR as Engaged, with the reason in the DM and the thread."""
-    if reason not in REJECT_REASONS:
-        return Invalid({"reason": "Pick a reason."})
-    if reason == "other" and not notes.strip():
-        return Invalid({"notes": "Say why, when the reason is Other."})
+    if problem := _reason_errors(reason, notes, REJECT_REASONS):
+        return problem
     with write_session(engine) as session:
         lead = _load(session, lead_id)
         if not may_decide(lead, actor_id, config):
             return NotAllowed(owner_id=lead.ae_id)
         now = clock.now()
-        outcome = {
-            "code": reason,
-            "label": REJECT_REASONS[reason],
-            "notes": notes.strip(),
-            "by": actor_id,
-            "at": now.isoformat(),
-            "rejected": True,
-        }
+        outcome = _outcome(reason, notes, REJECT_REASONS, actor_id, now, rejected=True)
         if not handoff_store.move_stage(
             session,
             lead_id,
