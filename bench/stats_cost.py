@@ -21,14 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from sqlalchemy import insert
 
 from bot.app import prepare_database
 from bot.config import parse_config
 from bot.home import home_for
-from bot.leadstats import parse_request, report_text
+from bot.leadstats import fold_rollup, parse_request, report_text
 from store import leads as lead_store
 from store.db import make_engine, write_session
 from store.migrate import upgrade
+from store.models import StatsChange
+from store.stats import rebuild_facts
 
 CONFIG = """
 timezone: UTC
@@ -79,6 +82,14 @@ def seed(engine, leads: int, now: datetime) -> None:
                     "last_activity_at": created + timedelta(seconds=seconds),
                     "idle_period": 1,
                     "ae_id": "U0AE1" if sql else None,
+                    # The report facts log_activity would have kept for these events.
+                    "first_touch_seconds": float(seconds) if touched else None,
+                    "first_touch_business_seconds": float(seconds) if touched else None,
+                    "first_touch_breaches": 0 if touched else 1,
+                    "escalations": 1 if n % 7 == 0 else 0,
+                    "last_escalated_at": created + timedelta(seconds=seconds) if n % 7 == 0 else None,
+                    "reached_sql": sql,
+                    "reached_opportunity": accepted,
                 }
             )
             events = [("created", {}), ("scored", {}), ("assigned", {"owner": owner})]
@@ -122,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rebuild", action="store_true", help="also time rebuilding the facts from the log")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tempfile.mkdtemp(prefix='leadbot-stats-')) / 's.db'}"
     config = parse_config(yaml.safe_load(CONFIG), "bench config")
@@ -136,13 +148,37 @@ def main() -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
 
+    print(f"database: {engine.dialect.name}, {args.leads:,} leads with their activity (seeded in {seeded:.0f}s)")
     request = parse_request("90d", "U0MGR1", config, now)
-    stats_ms = timed(lambda: report_text(engine, config, request, now), args.repeat)
+
+    def report_90d() -> str:
+        return report_text(engine, config, request, now)
+
+    # Before the worker has folded anything: every day is counted from the leads (the slow, exact path).
+    unfolded_ms = timed(report_90d, 1)
+    started = time.perf_counter()
+    folded = fold_rollup(engine)
+    print(f"fold of {folded:,} queued changes into the daily rollup: {time.perf_counter() - started:.1f}s (once)")
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    assert report_90d() == report_text(engine, config, request, now)
+    stats_ms = timed(report_90d, args.repeat)
     manager_ms = timed(lambda: home_for(engine, config, now, "U0MGR1"), args.repeat)
     sdr_ms = timed(lambda: home_for(engine, config, now, "U0SDR1"), args.repeat)
-    print(f"database: {engine.dialect.name}, {args.leads:,} leads with their activity (seeded in {seeded:.0f}s)")
+    # A busy hour: 500 recent leads changed since the last fold (their days are counted from the leads).
+    with write_session(engine) as session:
+        session.exec(insert(StatsChange), params=[{"lead_id": args.leads - n} for n in range(500)])
+    busy_ms = timed(report_90d, args.repeat)
     print(f"/leadstats 90d (manager, with per-rep table): median {stats_ms[0]:.0f} ms, max {stats_ms[1]:.0f} ms")
+    print(f"  with 500 recent changes not yet folded: median {busy_ms[0]:.0f} ms, max {busy_ms[1]:.0f} ms")
+    print(f"  before the first fold (every day from the leads): {unfolded_ms[0]:.0f} ms")
     print(f"App Home render: manager median {manager_ms[0]:.0f} ms, SDR median {sdr_ms[0]:.0f} ms")
+    if args.rebuild:
+        started = time.perf_counter()
+        with write_session(engine) as session:
+            rebuild_facts(session)
+        print(f"rebuild of every lead's report facts from the activity log: {time.perf_counter() - started:.1f}s")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,14 @@ def cmd_stats(settings: Settings, args) -> int:
         ensure_schema(engine)
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc))
+    if args.rebuild:
+        from store.db import write_session
+        from store.stats import rebuild_facts
+
+        with write_session(engine) as session:
+            rebuild_facts(session)
+        print("Report facts recomputed from the activity log; the worker folds them into the rollup.")
+        return 0
     viewer = next((m.slack_id for m in config.members_with_role("manager")), config.routing.fallback)
     now = SystemClock().now()
     try:
@@ -247,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="the /leadstats report in the terminal, or --csv for its rows")
     stats.add_argument("words", nargs="*", help="the same arguments as /leadstats: period and scope")
     stats.add_argument("--csv", metavar="FILE", help="write the per-lead rows behind the report")
+    stats.add_argument(
+        "--rebuild", action="store_true", help="recompute every lead's report figures from the activity log"
+    )
     stats.set_defaults(run=cmd_stats)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)

@@ -26,10 +26,10 @@ def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dic
             return messages.ae_home_view(name, lead_store.sqls_waiting_for(session, user_id, HOME_LEAD_LIMIT), config)
         if member is not None and member.role == "manager":
             start = datetime.combine(now.astimezone(config.tz).date(), time(0), config.tz)
-            today = stats.period_numbers(session, start, now, stats.Scope())
-            compliance = f"{100 * today.within_sla / today.leads_in:.0f}%" if today.leads_in else "n/a"
+            today = stats.period_counts(session, start, now, stats.Scope()).total
+            compliance = f"{100 * today.within_sla / today.leads:.0f}%" if today.leads else "n/a"
             text = (
-                f"*Today*: {today.leads_in} leads in · SLA compliance {compliance} · "
+                f"*Today*: {today.leads} leads in · SLA compliance {compliance} · "
                 f"{today.breaches} breaches · {today.escalations} escalations"
             )
             return messages.manager_home_view(

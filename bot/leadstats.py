@@ -19,7 +19,7 @@ from bot.durations import format_duration
 from bot.messages import escape
 from bot.sources import UNKNOWN
 from store import stats
-from store.db import read_session
+from store.db import read_session, write_session
 
 USAGE = (
     "Usage: `/leadstats [today|7d|30d|90d|this-month|last-month|YYYY-MM-DD..YYYY-MM-DD] "
@@ -126,57 +126,97 @@ def _ratio(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "n/a"
 
 
+def fold_rollup(engine: Engine, batch: int = 5000) -> int:
+    """Fold every queued lead change into the daily rollup, a batch per transaction; returns how many."""
+    folded = 0
+    while True:
+        with write_session(engine) as session:
+            taken = stats.fold_changes(session, batch)
+        folded += taken
+        if taken < batch:
+            return folded
+
+
+@dataclass(frozen=True)
+class RepLine:
+    owner_id: str
+    counts: stats.Counts
+    median_seconds: float | None
+
+
 def report_text(engine: Engine, config: Config, request: StatsRequest, now: datetime | None = None) -> str:
     """The report as Slack mrkdwn; every number is computed in SQL for the period and the one before."""
     length = request.end - request.start
+    start, end, scope = request.start, request.end, request.scope
     with read_session(engine) as session:
-        now_numbers = stats.period_numbers(session, request.start, request.end, request.scope)
-        before = stats.period_numbers(session, request.start - length, request.start, request.scope)
-        sources = stats.top_sources(session, request.start, request.end, request.scope)
-        idle_since = (now or request.end) - config.sla.reassign_after
-        leaks = stats.leakage(session, request.start, request.end, request.scope, idle_since)
-        reps = stats.per_rep(session, request.start, request.end) if request.show_reps else []
-    n, b = now_numbers, before
-    if n.leads_in == 0:
-        return f"*{escape(request.scope_label)}, {request.label}*: no leads came in."
-    unknown = next((count for name, count, _, _ in sources if name == UNKNOWN), 0)
-    unknown_share = unknown / n.leads_in
+        period = stats.period_counts(session, start, end, scope)
+        n = period.total
+        if n.leads == 0:
+            return f"*{escape(request.scope_label)}, {request.label}*: no leads came in."
+        b = stats.period_counts(session, start - length, start, scope).total
+
+        def percentile(fraction: float, counts: stats.Counts, scope=scope, start=start, end=end) -> float | None:
+            return stats.first_touch_seconds_at(session, start, end, scope, fraction, counts.timed)
+
+        median, p90 = percentile(0.5, n), percentile(0.9, n)
+        median_before = percentile(0.5, b, start=start - length, end=start)
+        if config.sla.business_hours is not None:
+            business = [
+                stats.first_touch_seconds_at(session, start, end, scope, f, n.timed_business, business=True)
+                for f in (0.5, 0.9)
+            ]
+        idle_since = (now or end) - config.sla.reassign_after
+        idle = stats.idle_open_leads(session, start, end, scope, idle_since, n.open)
+        by_owner = period.by_owner()
+        for member in config.team:  # a rep who got no leads is still on the table, with zeros
+            if member.role == "sdr":
+                by_owner.setdefault(member.slack_id, stats.Counts())
+        reps = (
+            [
+                RepLine(owner, counts, percentile(0.5, counts, scope=stats.Scope(owner_id=owner)))
+                for owner, counts in by_owner.items()
+            ]
+            if request.show_reps
+            else []
+        )
+    sources = sorted(period.by_source().items(), key=lambda item: (-item[1].leads, item[0]))
+    unknown_share = period.by_source().get(UNKNOWN, stats.Counts()).leads / n.leads
     flag = " ⚠️ above the red-flag line" if unknown_share > config.sources.unknown_alert_share else ""
-    median, p90 = _duration(n.median_seconds), _duration(n.p90_seconds)
+    median_text, p90_text = _duration(median), _duration(p90)
     if config.sla.business_hours is not None:
-        median += f" ({_duration(n.median_business_seconds)} in business hours)"
-        p90 += f" ({_duration(n.p90_business_seconds)} in business hours)"
+        median_text += f" ({_duration(business[0])} in business hours)"
+        p90_text += f" ({_duration(business[1])} in business hours)"
     lines = [
         f"*{escape(request.scope_label)}, {request.label}*",
-        f"• Leads in: {n.leads_in}{_arrow(n.leads_in, b.leads_in)} · Unknown source {unknown_share:.0%}{flag}",
-        f"• Time to first touch: median {median}{_arrow(n.median_seconds, b.median_seconds)}, p90 {p90} · "
-        f"SLA compliance {_ratio(n.within_sla, n.leads_in)}"
-        f"{_arrow(_share(n.within_sla, n.leads_in), _share(b.within_sla, b.leads_in))} · breaches {n.breaches}",
+        f"• Leads in: {n.leads}{_arrow(n.leads, b.leads)} · Unknown source {unknown_share:.0%}{flag}",
+        f"• Time to first touch: median {median_text}{_arrow(median, median_before)}, p90 {p90_text} · "
+        f"SLA compliance {_ratio(n.within_sla, n.leads)}"
+        f"{_arrow(_share(n.within_sla, n.leads), _share(b.within_sla, b.leads))} · breaches {n.breaches}",
         f"• Escalations {n.escalations} · reassignments {n.reassignments}",
-        f"• Lead → MQL {_ratio(n.mql, n.leads_in)} · lead → SQL {_ratio(n.sql, n.leads_in)} · SQL acceptance "
+        f"• Lead → MQL {_ratio(n.mql, n.leads)} · lead → SQL {_ratio(n.sql, n.leads)} · SQL acceptance "
         f"{_ratio(n.accepted, n.accepted + n.rejected)} · SQL → opportunity {_ratio(n.accepted, n.sql)}",
         "• Sources: "
         + ", ".join(
-            f"{escape(name)} {count} ({_ratio(sqls, count)} SQL, {opps} opp)" for name, count, sqls, opps in sources[:5]
+            f"{escape(name)} {c.leads} ({_ratio(c.sql, c.leads)} SQL, {c.accepted} opp)" for name, c in sources[:5]
         ),
-        _leakage_line(leaks, config),
+        _leakage_line(n, idle, config),
     ]
     if reps:
         lines.append("*Per rep*: leads · median first touch · SLA · SQLs · acceptance")
-        for rep in reps:
-            median = format_duration(timedelta(seconds=rep.median_seconds)) if rep.median_seconds is not None else "n/a"
+        for rep in sorted(reps, key=lambda r: (-r.counts.leads, r.owner_id)):
+            c = rep.counts
             lines.append(
-                f"• <@{rep.owner_id}>: {rep.leads} · {median} · {_ratio(rep.within_sla, rep.leads)} · "
-                f"{rep.sqls} · {_ratio(rep.accepted, rep.accepted + rep.rejected)}"
+                f"• <@{rep.owner_id}>: {c.leads} · {_duration(rep.median_seconds)} · {_ratio(c.within_sla, c.leads)} · "
+                f"{c.sql} · {_ratio(c.accepted, c.accepted + c.rejected)}"
             )
     return "\n".join(lines)
 
 
-def _leakage_line(leaks: stats.Leakage, config: Config) -> str:
-    worst = ", ".join(f"#{lead_id} {escape(email)} (<@{owner}>)" for lead_id, email, owner, _ in leaks.worst)
+def _leakage_line(counts: stats.Counts, idle: stats.IdleLeads, config: Config) -> str:
+    worst = ", ".join(f"#{lead_id} {escape(email)} (<@{owner}>)" for lead_id, email, owner, _ in idle.worst)
     return (
-        f"• Leakage: {leaks.never_touched} never touched · {leaks.touched_after_reassignment} touched only "
-        f"after a reassignment · {leaks.idle_open} open with no activity for over "
+        f"• Leakage: {counts.never_touched} never touched · {counts.touched_after_reassignment} touched only "
+        f"after a reassignment · {idle.count} open with no activity for over "
         f"{format_duration(config.sla.reassign_after)}" + (f": {worst}" if worst else "")
     )
 
@@ -235,12 +275,13 @@ def write_csv(engine: Engine, request: StatsRequest, out) -> int:
             assigned,
             due,
             touched,
+            seconds,
             reassigned,
             escalated,
             sql,
             accepted,
         ) in stats.period_leads(session, request.start, request.end, request.scope):
-            took = (touched - assigned).total_seconds() if touched and assigned else ""
+            took = seconds if seconds is not None else ""
             within = "" if touched is None else touched <= due
             writer.writerow(
                 [

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.leadstats import fold_rollup
 from bot.sla import fire_timer
 from store import timers as timer_store
 from store.db import write_session
@@ -52,7 +53,7 @@ def sweep(engine: Engine, config: Config, now: datetime, limit: int | None = Non
 
 
 class SweepScheduler:
-    """Ticks the sweep (and wakes the outbox relay after firings) on an APScheduler interval job."""
+    """Ticks the sweep (and wakes the outbox relay after firings), then folds the report rollup, on an interval."""
 
     def __init__(
         self,
@@ -86,6 +87,10 @@ class SweepScheduler:
             return SweepResult()
         if result.fired and self.after_firing:
             self.after_firing()
+        try:
+            fold_rollup(self.engine)  # off the request path, so /leadstats adds up days instead of leads
+        except Exception:
+            log.exception("folding the report rollup failed")
         self.last_result, self.ticks = result, self.ticks + 1
         return result
 

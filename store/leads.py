@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, text, update
+from sqlalchemy import func, insert, text, update
 from sqlmodel import Session, col, select
 
-from store.models import Activity, Lead, Stage
+from store.models import Activity, Lead, Stage, StatsChange
 
 
 def find_open_by_email(session: Session, email_norm: str) -> Lead | None:
@@ -26,8 +26,39 @@ def insert_lead(session: Session, lead: Lead) -> Lead:
 
 
 def log_activity(session: Session, lead_id: int, at: datetime, actor: str, kind: str, **data: Any) -> None:
+    """Append to the activity log and keep the lead's report facts in step, in the caller's transaction."""
     # A plain INSERT: the log is append-only, so no ORM object needs to be tracked for it.
     session.exec(insert(Activity), params=[{"lead_id": lead_id, "at": at, "actor": actor, "kind": kind, "data": data}])
+    facts = _facts_for(kind, at, data)
+    if facts:
+        session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**facts))
+    _mark_for_stats(session, lead_id)
+
+
+def _facts_for(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """What one activity changes in the lead's report facts (the columns store.stats counts)."""
+    if kind == "touch" and data.get("first"):
+        return {
+            "first_touch_seconds": data.get("seconds_to_first_touch"),
+            "first_touch_business_seconds": data.get("business_seconds_to_first_touch"),
+            "touched_after_reassignment": col(Lead.reassign_count) > 0,
+        }
+    if kind == "sla_breached" and data.get("sla") == "first_touch":
+        return {"first_touch_breaches": col(Lead.first_touch_breaches) + 1}
+    if kind == "escalated":
+        return {"escalations": col(Lead.escalations) + 1, "last_escalated_at": at}
+    if kind == "rejected":
+        return {"rejections": col(Lead.rejections) + 1}
+    flag = {"mql": "reached_mql", "handed_off": "reached_sql", "accepted": "reached_opportunity"}.get(kind)
+    return {flag: True} if flag else {}
+
+
+def _mark_for_stats(session: Session, lead_id: int) -> None:
+    """Queue the lead's hour for the report rollup; once per lead and transaction is enough."""
+    marked = session.info.setdefault("stats_marked", set())
+    if lead_id not in marked:
+        marked.add(lead_id)
+        session.exec(insert(StatsChange), params=[{"lead_id": lead_id}])
 
 
 def activities(session: Session, lead_id: int) -> list[Activity]:
@@ -89,13 +120,15 @@ def count_leads(session: Session) -> int:
 
 
 def bulk_insert(session: Session, leads: list[dict[str, Any]], activities: list[dict[str, Any]]) -> None:
-    """Many rows at once (benchmarks seed history with this); ids must be given."""
+    """Many rows at once (benchmarks seed history with this); ids and report facts must be given."""
     if leads:
         session.exec(insert(Lead), params=leads)
         if session.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence behind
             session.exec(text("SELECT setval(pg_get_serial_sequence('lead', 'id'), (SELECT max(id) FROM lead))"))
     if activities:
         session.exec(insert(Activity), params=activities)
+    if leads:
+        session.exec(insert(StatsChange), params=[{"lead_id": row["id"]} for row in leads])
 
 
 def max_lead_id(session: Session) -> int:
@@ -124,12 +157,10 @@ def sqls_waiting_for(session: Session, ae_id: str, limit: int) -> list[Lead]:
 
 
 def escalations_waiting(session: Session, limit: int) -> list[Lead]:
-    """Open leads escalated with no activity since: the managers' to-do list."""
-    escalated_since = exists().where(
-        Activity.lead_id == Lead.id, Activity.kind == "escalated", col(Activity.at) >= col(Lead.last_activity_at)
-    )
+    """Open leads escalated with no activity since: the managers' to-do list (ix_lead_escalation_waiting)."""
+    waiting = col(Lead.last_escalated_at) >= col(Lead.last_activity_at)
     return list(
         session.exec(
-            select(Lead).where(col(Lead.is_open), escalated_since).order_by(col(Lead.last_activity_at)).limit(limit)
+            select(Lead).where(col(Lead.is_open), waiting).order_by(col(Lead.last_activity_at)).limit(limit)
         ).all()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Float, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from store.db import UTCDateTime
@@ -58,6 +58,44 @@ class Lead(SQLModel, table=True):
             unique=True,
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
+        ),
+        # Exact percentiles of time to first touch walk these in order instead of sorting the period.
+        Index("ix_lead_first_touch_seconds", "first_touch_seconds", "created_at", "owner_id", "lead_source"),
+        Index("ix_lead_owner_first_touch_seconds", "owner_id", "first_touch_seconds", "created_at"),
+        Index(
+            "ix_lead_first_touch_business_seconds",
+            "first_touch_business_seconds",
+            "created_at",
+            "owner_id",
+            "lead_source",
+        ),
+        # Leakage: open leads by when they were last active (the recently active few, and the longest idle).
+        # SQLite renders `is_open` as `is_open = 1` and uses a partial index only when a query repeats it.
+        Index(
+            "ix_lead_open_idle",
+            "last_activity_at",
+            "created_at",
+            "owner_id",
+            "lead_source",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
+        # An SDR's open queue in the App Home's order, read in index order instead of sorted.
+        Index(
+            "ix_lead_open_queue",
+            "owner_id",
+            text("(first_touch_at IS NOT NULL)"),
+            "first_touch_due_at",
+            "id",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
+        # The managers' to-do list: open leads escalated with no activity since.
+        Index(
+            "ix_lead_escalation_waiting",
+            "last_activity_at",
+            sqlite_where=text("is_open = 1 AND last_escalated_at >= last_activity_at"),
+            postgresql_where=text("is_open AND last_escalated_at >= last_activity_at"),
         ),
     )
 
@@ -133,6 +171,19 @@ class Lead(SQLModel, table=True):
     # Why it was disqualified, or why the AE sent it back: {"code": ..., "notes": ..., "by": ...}.
     outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
+    # What the reports count about this lead, kept by store.leads.log_activity from the activity log as each
+    # event is appended (store.stats.rebuild_facts recomputes them from the whole log).
+    first_touch_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    first_touch_business_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    touched_after_reassignment: bool = False
+    first_touch_breaches: int = 0
+    escalations: int = 0
+    last_escalated_at: datetime | None = _utc_column(nullable=True)
+    rejections: int = 0
+    reached_mql: bool = False
+    reached_sql: bool = False
+    reached_opportunity: bool = False
+
     @property
     def display_name(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
@@ -150,6 +201,43 @@ class Activity(SQLModel, table=True):
     actor: str = Field(max_length=32)
     kind: str = Field(max_length=32, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class StatsDay(SQLModel, table=True):
+    """The report's counts for the leads created on one UTC day, per current owner and source.
+
+    A rollup of the lead rows, rebuilt for a day whenever one of its leads changes (store.stats.fold_changes),
+    so a 90-day report adds up about 90 × owners × sources rows instead of scanning every lead.
+    """
+
+    __tablename__ = "stats_day"
+
+    day: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))  # midnight UTC
+    owner_id: str = Field(primary_key=True, max_length=32)  # "" for a lead without an owner
+    lead_source: str = Field(primary_key=True, max_length=100)
+    leads: int = 0
+    touched: int = 0
+    within_sla: int = 0
+    timed: int = 0  # first touches with their time recorded (the percentiles' population)
+    timed_business: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    reassignments: int = 0
+    touched_after_reassignment: int = 0
+    mql: int = 0
+    sql: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    open: int = 0
+
+
+class StatsChange(SQLModel, table=True):
+    """A lead whose report figures changed since its day was last folded into stats_day."""
+
+    __tablename__ = "stats_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int
 
 
 class Opportunity(SQLModel, table=True):

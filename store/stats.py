@@ -1,14 +1,26 @@
-"""Aggregates for reports, computed in SQL."""
+"""Aggregates for reports, computed in SQL from the lead rows' report facts and their daily rollup.
+
+The facts (first-touch seconds, breaches, escalations, SQL, opportunity, ...) are kept on each lead by
+store.leads.log_activity as the activity log grows, so they are the log's figures per lead; `rebuild_facts`
+recomputes them from the whole log. Counts for whole UTC days come from `stats_day`, which `fold_changes`
+rebuilds for every day with a changed lead; the period's partial first and last days and any day not yet
+folded are counted from the lead rows, so a report is exact whenever it runs.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, type_coerce, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from store.models import Activity, Lead, Opportunity
+from store.db import UTCDateTime
+from store.models import Activity, Lead, StatsChange, StatsDay
+
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -19,230 +31,283 @@ class Scope:
     source: str | None = None
 
 
-def _scoped(query, scope: Scope):
+# -- counts ---------------------------------------------------------------------------------------------
+@dataclass
+class Counts:
+    """What a report counts for a set of leads (those created in the period)."""
+
+    leads: int = 0
+    touched: int = 0
+    within_sla: int = 0  # first touch at or before its due time
+    timed: int = 0  # first touches whose wall-clock time is recorded: the percentiles' population
+    timed_business: int = 0
+    breaches: int = 0  # first-touch SLA breaches
+    escalations: int = 0
+    reassignments: int = 0
+    touched_after_reassignment: int = 0
+    mql: int = 0
+    sql: int = 0  # handed to an AE
+    accepted: int = 0  # accepted by the AE: an opportunity
+    rejected: int = 0  # rejections by the AE (a lead can be rejected more than once)
+    open: int = 0  # still open (with a last activity time)
+
+    def add(self, other: Counts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def never_touched(self) -> int:
+        return self.leads - self.touched
+
+
+COUNT_NAMES = [f.name for f in fields(Counts)]
+
+
+def _lead_counts() -> dict:
+    """Each count as an aggregate over lead rows: the one definition both the rollup and the edges use."""
+    touched = col(Lead.first_touch_at).is_not(None)
+
+    def flag(condition) -> object:
+        return func.sum(case((condition, 1), else_=0))
+
+    return {
+        "leads": func.count(),
+        "touched": flag(touched),
+        "within_sla": flag(and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at))),
+        "timed": func.count(Lead.first_touch_seconds),
+        "timed_business": func.count(Lead.first_touch_business_seconds),
+        "breaches": func.sum(Lead.first_touch_breaches),
+        "escalations": func.sum(Lead.escalations),
+        "reassignments": func.sum(Lead.reassign_count),
+        "touched_after_reassignment": flag(col(Lead.touched_after_reassignment)),
+        "mql": flag(col(Lead.reached_mql)),
+        "sql": flag(col(Lead.reached_sql)),
+        "accepted": flag(col(Lead.reached_opportunity)),
+        "rejected": func.sum(Lead.rejections),
+        "open": flag(and_(col(Lead.is_open), col(Lead.last_activity_at).is_not(None))),
+    }
+
+
+_OWNER_KEY = func.coalesce(Lead.owner_id, "")
+
+
+@dataclass
+class PeriodCounts:
+    """Counts per (owner, source) for a period; the team, each owner and each source add them up."""
+
+    groups: dict[tuple[str, str], Counts] = field(default_factory=dict)
+
+    def add(self, owner: str, source: str, counts: Counts) -> None:
+        self.groups.setdefault((owner, source), Counts()).add(counts)
+
+    @property
+    def total(self) -> Counts:
+        return _sum(self.groups.values())
+
+    def by_owner(self) -> dict[str, Counts]:
+        return {o: _sum(c for (owner, _), c in self.groups.items() if owner == o) for o, _ in self.groups}
+
+    def by_source(self) -> dict[str, Counts]:
+        return {s: _sum(c for (_, source), c in self.groups.items() if source == s) for _, s in self.groups}
+
+
+def _sum(counts: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for c in counts:
+        total.add(c)
+    return total
+
+
+def _scoped(query, scope: Scope, owner=Lead.owner_id, source=Lead.lead_source):
     if scope.owner_id:
-        query = query.where(Lead.owner_id == scope.owner_id)
+        query = query.where(owner == scope.owner_id)
     if scope.source:
-        query = query.where(func.lower(Lead.lead_source) == scope.source.lower())
+        query = query.where(func.lower(source) == scope.source.lower())
     return query
 
 
-def _in_period(start: datetime, end: datetime):
-    return and_(col(Lead.created_at) >= start, col(Lead.created_at) < end)
+def floor_day(moment: datetime) -> datetime:
+    """Midnight UTC of the moment's day: the rollup's unit."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _ceil_day(moment: datetime) -> datetime:
+    floor = floor_day(moment)
+    return floor if floor == moment else floor + DAY
+
+
+def period_counts(session: Session, start: datetime, end: datetime, scope: Scope) -> PeriodCounts:
+    """Counts for the leads created in [start, end): whole folded days from the rollup, the rest from leads."""
+    result = PeriodCounts()
+    first_day, last_day = _ceil_day(start), floor_day(end)
+    if first_day >= last_day:
+        _add_lead_counts(session, result, [(start, end)], scope)
+        return result
+    unfolded = sorted(_unfolded_days(session, first_day, last_day))
+    rollup = _scoped(
+        select(StatsDay.owner_id, StatsDay.lead_source, *[func.sum(getattr(StatsDay, n)) for n in COUNT_NAMES])
+        .where(col(StatsDay.day) >= first_day, col(StatsDay.day) < last_day)
+        .group_by(StatsDay.owner_id, StatsDay.lead_source),
+        scope,
+        StatsDay.owner_id,
+        StatsDay.lead_source,
+    )
+    if unfolded:
+        rollup = rollup.where(col(StatsDay.day).not_in(unfolded))
+    for owner, source, *values in session.exec(rollup):
+        result.add(owner, source, Counts(*(int(v or 0) for v in values)))
+    ranges = [(start, first_day), (last_day, end)] + [(day, day + DAY) for day in unfolded]
+    _add_lead_counts(session, result, _merged(ranges), scope)
+    return result
+
+
+def _merged(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for low, high in sorted(r for r in ranges if r[0] < r[1]):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _add_lead_counts(session: Session, result: PeriodCounts, ranges: list, scope: Scope) -> None:
+    if not ranges:
+        return
+    within = or_(*[and_(col(Lead.created_at) >= low, col(Lead.created_at) < high) for low, high in ranges])
+    query = _scoped(
+        select(_OWNER_KEY, Lead.lead_source, *_lead_counts().values())
+        .where(within)
+        .group_by(_OWNER_KEY, Lead.lead_source),
+        scope,
+    )
+    for owner, source, *values in session.exec(query):
+        result.add(owner, source, Counts(*(int(v or 0) for v in values)))
+
+
+def _unfolded_days(session: Session, start: datetime, end: datetime) -> set[datetime]:
+    """Days in [start, end) with a lead changed since the rollup was last folded."""
+    created = session.exec(
+        select(Lead.created_at)
+        .distinct()
+        .join(StatsChange, col(StatsChange.lead_id) == col(Lead.id))
+        .where(col(Lead.created_at) >= start, col(Lead.created_at) < end)
+    )
+    return {floor_day(moment) for moment in created}
+
+
+def fold_changes(session: Session, limit: int = 5000) -> int:
+    """Rebuild the rollup for the days of up to `limit` changed leads; returns how many changes it took.
+
+    Runs in the caller's write transaction. Changes that arrive meanwhile stay queued for the next fold,
+    since only the rows read here are deleted. On PostgreSQL folds take turns on an advisory lock, because
+    two folds of one day would both insert its rows.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(func.pg_advisory_xact_lock(literal(_FOLD_LOCK))))
+    changes = session.exec(select(StatsChange.id, StatsChange.lead_id).order_by(col(StatsChange.id)).limit(limit)).all()
+    if not changes:
+        return 0
+    lead_ids = sorted({lead_id for _, lead_id in changes})
+    days: set[datetime] = set()
+    for chunk in _chunks(lead_ids, 900):
+        days |= {floor_day(c) for c in session.exec(select(Lead.created_at).where(col(Lead.id).in_(chunk)))}
+    for day in sorted(days):
+        session.exec(delete(StatsDay).where(col(StatsDay.day) == day))
+        rows = select(literal(day, StatsDay.day.type), _OWNER_KEY, Lead.lead_source, *_lead_counts().values())
+        rows = rows.where(col(Lead.created_at) >= day, col(Lead.created_at) < day + DAY)
+        session.exec(
+            insert(StatsDay).from_select(
+                ["day", "owner_id", "lead_source", *COUNT_NAMES], rows.group_by(_OWNER_KEY, Lead.lead_source)
+            )
+        )
+    for chunk in _chunks([change_id for change_id, _ in changes], 900):
+        session.exec(delete(StatsChange).where(col(StatsChange.id).in_(chunk)))
+    return len(changes)
+
+
+_FOLD_LOCK = 0x1EAD57A7  # any fixed number: the advisory lock the folds share
+
+
+def pending_changes(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(StatsChange)).one()
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+# -- percentiles ----------------------------------------------------------------------------------------
+def first_touch_seconds_at(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    scope: Scope,
+    fraction: float,
+    population: int,
+    business: bool = False,
+) -> float | None:
+    """The nearest-rank percentile of time to first touch among `population` timed first touches.
+
+    Walks an index in order of the seconds (ix_lead_first_touch_seconds, or the owner's) to the rank
+    instead of sorting a large period; `population` is the matching `Counts.timed` (or timed_business).
+    """
+    if not population:
+        return None
+    seconds = col(Lead.first_touch_business_seconds) if business else col(Lead.first_touch_seconds)
+    rank = min(population - 1, max(0, int(fraction * population + 0.999999) - 1))
+    created = col(Lead.created_at)
+    if population >= _WALK_FROM and session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps no range statistics, so it would take the created_at index and sort the whole period;
+        # a unary + makes created_at unindexable there, leaving the walk along the seconds index.
+        created = type_coerce(literal_column("+lead.created_at"), UTCDateTime())
+    query = _scoped(select(seconds).where(seconds.is_not(None), created >= start, created < end), scope)
+    order = (col(Lead.owner_id), seconds) if scope.owner_id else (seconds,)
+    value = session.exec(query.order_by(*order).offset(rank).limit(1)).first()
+    return float(value) if value is not None else None
+
+
+_WALK_FROM = 20_000  # below this many first touches, sorting the period beats walking the whole index
+
+
+# -- leakage --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PeriodNumbers:
-    leads_in: int
-    touched: int
-    within_sla: int
-    breaches: int
-    escalations: int
-    reassignments: int
-    mql: int
-    sql: int
-    accepted: int
-    rejected: int
-    median_seconds: float | None
-    p90_seconds: float | None
-    median_business_seconds: float | None = None
-    p90_business_seconds: float | None = None
-
-
-def period_numbers(session: Session, start: datetime, end: datetime, scope: Scope) -> PeriodNumbers:
-    """Everything /leadstats shows for leads that came in during [start, end), from the activity log."""
-    touched = col(Lead.first_touch_at).is_not(None)
-    head = session.exec(
-        _scoped(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((touched, 1), else_=0)), 0),
-                func.coalesce(
-                    func.sum(
-                        case((and_(touched, col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)), 1), else_=0)
-                    ),
-                    0,
-                ),
-            ).where(_in_period(start, end)),
-            scope,
-        )
-    ).one()
-
-    def leads_with(kind: str, **data_equals) -> int:
-        query = (
-            select(func.count(func.distinct(Activity.lead_id)))
-            .join(Lead, col(Lead.id) == col(Activity.lead_id))
-            .where(_in_period(start, end), Activity.kind == kind)
-        )
-        for key, value in data_equals.items():
-            query = query.where(Activity.data[key].as_string() == value)
-        return session.exec(_scoped(query, scope)).one()
-
-    def events(kind: str, **data_equals) -> int:
-        query = (
-            select(func.count())
-            .select_from(Activity)
-            .join(Lead, col(Lead.id) == col(Activity.lead_id))
-            .where(_in_period(start, end), Activity.kind == kind)
-        )
-        for key, value in data_equals.items():
-            query = query.where(Activity.data[key].as_string() == value)
-        return session.exec(_scoped(query, scope)).one()
-
-    median, p90 = _first_touch_percentiles(session, start, end, scope)
-    business_median, business_p90 = _first_touch_percentiles(
-        session, start, end, scope, key="business_seconds_to_first_touch"
-    )
-    return PeriodNumbers(
-        leads_in=int(head[0]),
-        touched=int(head[1]),
-        within_sla=int(head[2]),
-        breaches=events("sla_breached", sla="first_touch"),
-        escalations=events("escalated"),
-        reassignments=events("reassigned"),
-        mql=leads_with("mql"),
-        sql=leads_with("handed_off"),
-        accepted=leads_with("accepted"),
-        rejected=events("rejected"),
-        median_seconds=median,
-        p90_seconds=p90,
-        median_business_seconds=business_median,
-        p90_business_seconds=business_p90,
-    )
-
-
-def _first_touch_percentiles(
-    session: Session, start: datetime, end: datetime, scope: Scope, key: str = "seconds_to_first_touch"
-) -> tuple[float | None, float | None]:
-    """Median and p90 of time to first touch (wall or business seconds), by ORDER BY … OFFSET (portable)."""
-    seconds = Activity.data[key].as_float()
-    base = (
-        select(seconds)
-        .join(Lead, col(Lead.id) == col(Activity.lead_id))
-        .where(_in_period(start, end), Activity.kind == "touch", seconds.is_not(None))
-    )
-    base = _scoped(base, scope)
-    count = session.exec(select(func.count()).select_from(base.subquery())).one()
-    if not count:
-        return None, None
-
-    def at(fraction: float) -> float:
-        offset = min(count - 1, max(0, int(fraction * count + 0.999999) - 1))  # nearest-rank percentile
-        return float(session.exec(base.order_by(seconds).offset(offset).limit(1)).one())
-
-    return at(0.5), at(0.9)
-
-
-def top_sources(session: Session, start: datetime, end: datetime, scope: Scope) -> list[tuple[str, int, int, int]]:
-    """(source, leads, SQLs, opportunities) for leads that came in during the period, most leads first."""
-    sqls = (
-        select(func.count(func.distinct(Activity.lead_id)))
-        .where(Activity.lead_id == Lead.id, Activity.kind == "handed_off")
-        .correlate(Lead)
-        .scalar_subquery()
-    )
-    rows = session.exec(
-        _scoped(
-            select(Lead.lead_source, func.count(), func.sum(case((sqls > 0, 1), else_=0)), func.count(Opportunity.id))
-            .outerjoin(Opportunity, col(Opportunity.lead_id) == col(Lead.id))
-            .where(_in_period(start, end))
-            .group_by(Lead.lead_source),
-            scope,
-        )
-    ).all()
-    return sorted(((s, int(n), int(q or 0), int(o or 0)) for s, n, q, o in rows), key=lambda r: (-r[1], r[0]))
-
-
-@dataclass(frozen=True)
-class Leakage:
-    never_touched: int
-    touched_after_reassignment: int
-    idle_open: int
+class IdleLeads:
+    count: int
     worst: list[tuple[int, str, str | None, datetime]]  # (lead id, email, owner, last activity)
 
 
-def leakage(
-    session: Session, start: datetime, end: datetime, scope: Scope, idle_since: datetime, worst: int = 3
-) -> Leakage:
-    """Leads that slipped: never touched, first touched only after a reassignment, or open and idle too long."""
-    never = session.exec(
-        _scoped(select(func.count()).where(_in_period(start, end), col(Lead.first_touch_at).is_(None)), scope)
-    ).one()
-    reassigned_first = exists().where(
-        Activity.lead_id == Lead.id, Activity.kind == "reassigned", col(Activity.at) < col(Lead.first_touch_at)
+def idle_open_leads(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    scope: Scope,
+    idle_since: datetime,
+    still_open: int,
+    worst: int = 3,
+) -> IdleLeads:
+    """Open leads created in the period with no activity since `idle_since`, the longest idle named.
+
+    `still_open` is the period's `Counts.open`; the recently active are few, so they are what is counted
+    (in ix_lead_open_idle) and taken away, rather than counting the idle, who can be most of the table.
+    """
+    period = (col(Lead.is_open), col(Lead.created_at) >= start, col(Lead.created_at) < end)
+    active = _scoped(
+        select(func.count()).select_from(Lead).where(*period, col(Lead.last_activity_at) >= idle_since), scope
     )
-    late = session.exec(
-        _scoped(
-            select(func.count()).where(_in_period(start, end), col(Lead.first_touch_at).is_not(None), reassigned_first),
-            scope,
-        )
-    ).one()
-    idle = and_(col(Lead.is_open), col(Lead.last_activity_at) < idle_since)
-    idle_count = session.exec(_scoped(select(func.count()).where(_in_period(start, end), idle), scope)).one()
-    rows = session.exec(
-        _scoped(
-            select(Lead.id, Lead.email, Lead.owner_id, Lead.last_activity_at)
-            .where(_in_period(start, end), idle)
-            .order_by(col(Lead.last_activity_at))
-            .limit(worst),
-            scope,
-        )
-    ).all()
-    return Leakage(int(never), int(late), int(idle_count), [tuple(r) for r in rows])
-
-
-@dataclass(frozen=True)
-class RepNumbers:
-    owner_id: str
-    leads: int
-    within_sla: int
-    sqls: int
-    accepted: int
-    rejected: int
-    median_seconds: float | None
-
-
-def per_rep(session: Session, start: datetime, end: datetime) -> list[RepNumbers]:
-    """One row per current owner of the period's leads, most leads first."""
-    touched_in_time = and_(
-        col(Lead.first_touch_at).is_not(None), col(Lead.first_touch_at) <= col(Lead.first_touch_due_at)
+    count = still_open - session.exec(active).one()
+    named = select(Lead.id, Lead.email, Lead.owner_id, Lead.last_activity_at).where(
+        *period, col(Lead.last_activity_at) < idle_since
     )
-
-    def count_kind(kind: str, owner: str | None):
-        return (
-            select(func.count(func.distinct(Activity.lead_id)))
-            .join(Lead, col(Lead.id) == col(Activity.lead_id))
-            .where(_in_period(start, end), Activity.kind == kind, Lead.owner_id == owner)
-        )
-
-    rows = session.exec(
-        select(Lead.owner_id, func.count(), func.sum(case((touched_in_time, 1), else_=0)))
-        .where(_in_period(start, end))
-        .group_by(Lead.owner_id)
-    ).all()
-    result = []
-    for owner, leads, within in rows:
-        median, _ = _first_touch_percentiles(session, start, end, Scope(owner_id=owner))
-        result.append(
-            RepNumbers(
-                owner,
-                int(leads),
-                int(within or 0),
-                session.exec(count_kind("handed_off", owner)).one(),
-                session.exec(count_kind("accepted", owner)).one(),
-                session.exec(count_kind("rejected", owner)).one(),
-                median,
-            )
-        )
-    return sorted(result, key=lambda r: (-r.leads, r.owner_id or ""))
+    rows = session.exec(_scoped(named, scope).order_by(col(Lead.last_activity_at)).limit(worst)).all() if count else []
+    return IdleLeads(int(count), [tuple(r) for r in rows])
 
 
+# -- rows and buckets ----------------------------------------------------------------------------------
 def period_leads(session: Session, start: datetime, end: datetime, scope: Scope):
     """The per-lead rows behind a report, oldest first (streamed, for spreadsheets)."""
-
-    def flag(kind: str):
-        return exists().where(Activity.lead_id == Lead.id, Activity.kind == kind)
-
     query = _scoped(
         select(
             Lead.id,
@@ -255,12 +320,13 @@ def period_leads(session: Session, start: datetime, end: datetime, scope: Scope)
             Lead.assigned_at,
             Lead.first_touch_due_at,
             Lead.first_touch_at,
+            Lead.first_touch_seconds,
             Lead.reassign_count,
-            flag("escalated"),
-            flag("handed_off"),
-            flag("accepted"),
+            col(Lead.escalations) > 0,
+            Lead.reached_sql,
+            Lead.reached_opportunity,
         )
-        .where(_in_period(start, end))
+        .where(col(Lead.created_at) >= start, col(Lead.created_at) < end)
         .order_by(col(Lead.created_at), col(Lead.id)),
         scope,
     )
@@ -280,7 +346,7 @@ FIRST_TOUCH_BUCKETS = [
 
 def first_touch_histogram(session: Session, start: datetime, end: datetime, scope: Scope) -> list[tuple[str, int]]:
     """How many first touches fell in each time bucket, counted in SQL."""
-    seconds = Activity.data["seconds_to_first_touch"].as_float()
+    seconds = col(Lead.first_touch_seconds)
     bucket = case(
         *[(seconds < limit, label) for limit, label in FIRST_TOUCH_BUCKETS if limit], else_=FIRST_TOUCH_BUCKETS[-1][1]
     )
@@ -288,11 +354,62 @@ def first_touch_histogram(session: Session, start: datetime, end: datetime, scop
         session.exec(
             _scoped(
                 select(bucket, func.count())
-                .join(Lead, col(Lead.id) == col(Activity.lead_id))
-                .where(_in_period(start, end), Activity.kind == "touch", seconds.is_not(None))
+                .where(col(Lead.created_at) >= start, col(Lead.created_at) < end, seconds.is_not(None))
                 .group_by(bucket),
                 scope,
             )
         ).all()
     )
     return [(label, int(rows.get(label, 0))) for _, label in FIRST_TOUCH_BUCKETS]
+
+
+# -- rebuilding from the log -----------------------------------------------------------------------------
+def rebuild_facts(connection: Session | Connection) -> None:
+    """Recompute every lead's report facts from the activity log and queue every lead for the rollup.
+
+    The same figures store.leads.log_activity keeps as events are appended; used by the migration that
+    introduced them and by `leadbot stats --rebuild` after hand edits to the database.
+    """
+
+    def of_kind(kind: str, *conditions):
+        return (
+            select(Activity.id)
+            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == kind, *conditions)
+            .correlate(Lead)
+        )
+
+    def count(kind: str, *conditions):
+        return select(func.count()).select_from(of_kind(kind, *conditions).subquery()).scalar_subquery()
+
+    def first_touch(key: str):
+        value = Activity.data[key].as_float()
+        return (
+            select(value)
+            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == "touch", value.is_not(None))
+            .correlate(Lead)
+            .order_by(col(Activity.id))
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    reassigned_before = of_kind("reassigned", col(Activity.at) < col(Lead.first_touch_at)).exists()
+    connection.execute(
+        update(Lead).values(
+            first_touch_seconds=first_touch("seconds_to_first_touch"),
+            first_touch_business_seconds=first_touch("business_seconds_to_first_touch"),
+            touched_after_reassignment=reassigned_before,
+            first_touch_breaches=count("sla_breached", Activity.data["sla"].as_string() == "first_touch"),
+            escalations=count("escalated"),
+            last_escalated_at=select(func.max(Activity.at))
+            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == "escalated")
+            .correlate(Lead)
+            .scalar_subquery(),
+            rejections=count("rejected"),
+            reached_mql=of_kind("mql").exists(),
+            reached_sql=of_kind("handed_off").exists(),
+            reached_opportunity=of_kind("accepted").exists(),
+        )
+    )
+    connection.execute(delete(StatsDay))
+    connection.execute(delete(StatsChange))
+    connection.execute(insert(StatsChange).from_select(["lead_id"], select(Lead.id)))

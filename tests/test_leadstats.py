@@ -182,6 +182,11 @@ def test_leadbot_stats_prints_the_report_and_writes_the_rows_as_csv(
     assert main(["stats", "forever"]) == 2
     assert "`forever` is not something /leadstats knows" in capsys.readouterr().err
 
+    assert main(["stats", "--rebuild"]) == 0
+    assert "recomputed from the activity log" in capsys.readouterr().out
+    assert main(["stats", f"{monday}..{monday}"]) == 0
+    assert capsys.readouterr().out == printed
+
 
 def test_time_to_first_touch_in_business_time_across_a_weekend(engine, clock):
     import yaml
@@ -231,3 +236,92 @@ def test_leadstats_chart_uploads_a_png_to_the_askers_dm(bot):
     assert upload["channel"] == "D0SDR1" and upload["filename"] == "first-touch.png"
     assert upload["bytes"].startswith(b"\x89PNG") and len(upload["bytes"]) == upload["length"]
     assert upload["title"] == "Time to first touch: the team, the last 7 days"
+
+
+def _facts(engine) -> list[tuple]:
+    from sqlmodel import select
+
+    from store.db import read_session
+    from store.models import Lead
+
+    with read_session(engine) as session:
+        return session.exec(
+            select(
+                Lead.email,
+                Lead.first_touch_seconds,
+                Lead.first_touch_business_seconds,
+                Lead.touched_after_reassignment,
+                Lead.first_touch_breaches,
+                Lead.escalations,
+                Lead.last_escalated_at,
+                Lead.rejections,
+                Lead.reached_mql,
+                Lead.reached_sql,
+                Lead.reached_opportunity,
+            ).order_by(Lead.id)
+        ).all()
+
+
+def test_the_report_facts_kept_with_each_event_are_what_the_activity_log_says(engine, clock, history):
+    from store.db import write_session
+    from store.stats import pending_changes, rebuild_facts
+
+    kept = _facts(engine)
+    # Hand count: d@four.com touched at 2m and accepted; a@one.com at 4m; b@two.com breached, touched at
+    # 20m; c@three.com breached and escalated, never touched.
+    assert [(f[0], f[1], f[4], f[5], f[9], f[10]) for f in kept] == [
+        ("a@one.com", 240.0, 0, 0, False, False),
+        ("b@two.com", 1200.0, 1, 0, False, False),
+        ("c@three.com", None, 1, 1, False, False),
+        ("d@four.com", 120.0, 0, 0, True, True),
+    ]
+    with write_session(engine) as session:
+        rebuild_facts(session)
+        assert pending_changes(session) == 4  # every lead queued for the rollup again
+
+    assert _facts(engine) == kept
+
+
+def test_the_rollup_gives_the_same_numbers_as_counting_the_leads(engine, clock, history):
+    from bot.leadstats import fold_rollup
+    from store.db import read_session
+    from store.models import StatsDay
+    from tests.conftest import count
+
+    unfolded = _report(engine, history, clock, "30d")
+    assert count(engine, StatsDay) == 0
+
+    assert fold_rollup(engine) > 0
+    assert count(engine, StatsDay) > 0
+    assert _report(engine, history, clock, "30d") == unfolded
+
+    # A change after the fold: its day is counted from the leads until the next fold.
+    lead_id = 3
+    clock.advance(timedelta(minutes=1))
+    log_touch(engine, history, clock, lead_id=lead_id, actor_id="U0SDR1", via=ContactMethod.EMAIL, number=1)
+    changed = _report(engine, history, clock, "30d")
+    assert "Leakage: 0 never touched" in changed and changed != unfolded
+    fold_rollup(engine)
+    assert _report(engine, history, clock, "30d") == changed
+    with read_session(engine) as session:
+        from store.stats import pending_changes
+
+        assert pending_changes(session) == 0
+
+
+def test_a_lead_touched_only_after_its_reassignment_is_leakage_and_a_rep_with_no_leads_shows_zeros(engine, clock):
+    config = make_config()
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "slow@lead.com"})).lead  # Sam
+    clock.advance(timedelta(hours=24, minutes=1))
+    sweep(engine, config, clock.now())  # nobody touched it for a day: reassigned to Ana
+    clock.advance(timedelta(minutes=3))
+    log_touch(engine, config, clock, lead_id=lead.id, actor_id="U0SDR2", via=ContactMethod.CALL, number=1)
+
+    text = _report(engine, config, clock)
+
+    assert "Escalations 1 · reassignments 1" in text
+    assert "Leakage: 0 never touched · 1 touched only after a reassignment · 0 open" in text
+    # Ana owns it now (her clock ran from her assignment); Sam got no leads this week and still has his line.
+    assert text.splitlines()[-2:] == ["• <@U0SDR2>: 1 · 3m · 100% · 0 · n/a", "• <@U0SDR1>: 0 · n/a · n/a · 0 · n/a"]
+    assert _report(engine, config, clock, "<@U0SDR1>") == "*Sam Rivera, the last 7 days*: no leads came in."

@@ -142,3 +142,63 @@ def test_upgrading_counts_the_first_touch_of_leads_contacted_before(tmp_path):
         lead = session.get(Lead, 1)
     assert (lead.touch_count, lead.last_touch_by, lead.last_touch_via) == (1, "U0SDR1", "call")
     assert lead.last_touch_at == datetime(2026, 1, 1, 10, 5, tzinfo=UTC)
+
+
+def test_upgrading_computes_the_report_facts_of_leads_stored_before_from_their_activity_log(tmp_path):
+    from sqlmodel import select
+
+    from store.migrate import upgrade
+    from store.models import StatsChange
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO lead (email, email_norm, lead_source, demo_request, pages_visited, extra, score, "
+                "score_reasons, hot, stage, lifecycle_stage, is_open, created_at, first_touch_at, touch_count, "
+                "idle_period, reassign_count, qualification, outcome, claimable) VALUES ('a@b.com', 'a@b.com', "
+                "'Web', 0, '[]', '{}', 0, '[]', 0, 'sql', 'sql', 1, '2026-01-01 10:00:00', '2026-01-02 09:00:00', 1, "
+                "2, 1, '{}', '{}', 0)"
+            )
+        )
+        for at, kind, data in [
+            ("2026-01-01 10:15:00", "sla_breached", '{"sla": "first_touch"}'),
+            ("2026-01-01 12:00:00", "escalated", "{}"),
+            ("2026-01-02 10:00:00", "reassigned", '{"from": "U0SDR1", "to": "U0SDR2"}'),
+            ("2026-01-02 10:30:00", "touch", '{"first": true, "seconds_to_first_touch": 1800.0}'),
+            ("2026-01-02 11:00:00", "handed_off", '{"ae": "U0AE1"}'),
+            ("2026-01-02 12:00:00", "rejected", '{"reason": "no_budget"}'),
+        ]:
+            connection.execute(
+                text("INSERT INTO activity (lead_id, at, actor, kind, data) VALUES (1, :at, 'x', :kind, :data)"),
+                {"at": at, "kind": kind, "data": data},
+            )
+
+    upgrade(engine)
+
+    with read_session(engine) as session:
+        lead = session.get(Lead, 1)
+        queued = session.exec(select(StatsChange.lead_id)).all()
+    assert (lead.first_touch_seconds, lead.first_touch_business_seconds) == (1800.0, None)
+    assert (lead.first_touch_breaches, lead.escalations, lead.rejections) == (1, 1, 1)
+    assert lead.last_escalated_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert (lead.reached_mql, lead.reached_sql, lead.reached_opportunity) == (False, True, False)
+    assert lead.touched_after_reassignment is False  # first_touch_at (09:00) came before the reassignment
+    assert queued == [1]  # and it waits to be folded into the daily rollup
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    upgrade(engine)
+    with engine.connect() as connection, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLite cannot reflect the expression index, so it is not compared
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
