@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.deliveries import forget_old_deliveries
 from bot.leadstats import fold_rollup
 from bot.sla import fire_timer
 from store import timers as timer_store
@@ -89,8 +90,9 @@ class SweepScheduler:
             self.after_firing()
         try:
             fold_rollup(self.engine)  # off the request path, so /leadstats adds up days instead of leads
+            forget_old_deliveries(self.engine, self.clock)
         except Exception:
-            log.exception("folding the report rollup failed")
+            log.exception("housekeeping after the sweep failed")
         self.last_result, self.ticks = result, self.ticks + 1
         return result
 

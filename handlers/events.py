@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 
+from bot.deliveries import first_delivery
 from bot.home import publish_home
 
 
-def on_app_home_opened(event: dict, context: BoltContext) -> None:
+def on_app_home_opened(event: dict, body: dict, context: BoltContext) -> None:
     if event.get("tab") != "home":
         return
     leadbot = context["leadbot"]
+    if not first_delivery(leadbot.engine, leadbot.clock, body.get("event_id")):
+        return  # a retried delivery of an event already handled
     publish_home(leadbot.engine, leadbot.config, leadbot.clock, leadbot.client, event["user"])
 
 

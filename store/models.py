@@ -240,6 +240,15 @@ class StatsChange(SQLModel, table=True):
     lead_id: int
 
 
+class SlackEventDelivery(SQLModel, table=True):
+    """Events API deliveries already handled: Slack retries one (X-Slack-Retry-Num) with the same event_id."""
+
+    __tablename__ = "slack_event_delivery"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _utc_column(index=True)
+
+
 class Opportunity(SQLModel, table=True):
     """Created when an AE accepts an SQL; one per lead, enforced by the database."""
 

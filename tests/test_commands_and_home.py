@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import timedelta
@@ -53,7 +54,7 @@ def test_a_slash_command_with_a_bad_signature_gets_401(bot):
     assert status == 401
 
 
-def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
+def test_app_home_shows_the_viewers_open_leads_and_a_retried_delivery_publishes_once(bot):
     bot.post_lead({"email": "first@acme.com", "first_name": "First"})
     bot.post_lead({"email": "other@globex.com"})  # Ana's
     bot.post_lead({"email": "third@initech.com", "first_name": "Third", "demo_request": True})
@@ -76,7 +77,9 @@ def test_app_home_shows_the_viewers_open_leads_and_a_retry_is_harmless(bot):
         )
         assert status == 200
 
-    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == published + 2)
+    bot.slack.wait_for(lambda: len(bot.slack.calls_to("views.publish")) == published + 1)
+    time.sleep(0.2)  # give a second publish for the retry the chance to happen
+    assert len(bot.slack.calls_to("views.publish")) == published + 1
     view = json.dumps(bot.slack.home_views["U0SDR1"])
     assert "Open leads for Sam Rivera" in view
     assert view.index("Third") < view.index("First")  # the hot lead is due first
@@ -111,6 +114,9 @@ def test_url_verification_and_malformed_slack_bodies(bot):
     assert status == 404
 
 
+_event_numbers = itertools.count(1)
+
+
 def _open_home(bot, user_id: str) -> dict:
     body = event_callback_body(
         {
@@ -120,7 +126,7 @@ def _open_home(bot, user_id: str) -> dict:
             "tab": "home",
             "event_ts": "1515449522000016",
         },
-        event_id=f"Ev{user_id}",
+        event_id=f"Ev{user_id}{next(_event_numbers)}",  # every opening is a new event
     )
 
     def published() -> int:
