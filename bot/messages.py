@@ -6,6 +6,7 @@ mrkdwn, and slack_sdk's block models check Slack's size limits when the blocks a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -55,9 +56,18 @@ class SlackMessage:
         return {"text": self.text, "blocks": self.blocks}
 
 
+# A formatting mark where it could open a span: at the start or after anything but a letter or digit.
+_FORMATTING_MARK = re.compile(r"(?<![0-9A-Za-z])([*_~`])")
+
+
 def escape(value: object) -> str:
-    """Slack's three control characters; with them escaped, `<!channel>` is just text."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Lead data as text, never markup: `<!channel>` pings nobody, `<http://x|y>` links nowhere, `*x*` is not bold.
+
+    Slack's three control characters become entities. Its formatting marks have no escape, so a zero-width
+    space goes before one that could open a span (`*bold*` stays as typed; `first_last@x.com` is untouched).
+    """
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING_MARK.sub("\u200b\\1", text)
 
 
 def clip(value: str, limit: int) -> str:
@@ -487,8 +497,14 @@ def undeliverable_notice(lead_id: int | None, target: str | None, error: str, te
     """For the managers' channel when Slack refuses a message for good (deactivated user, missing channel)."""
     who = f"<@{target}>" if target and target[:1] in ("U", "W") else (f"<#{target}>" if target else "its thread")
     about = f" about lead #{lead_id}" if lead_id else ""
-    # `text` was built by Leadbot and is already escaped; clipped so the notice stays a notice.
-    return _note(f"Leadbot could not deliver a message{about} to {who} ({escape(error)}):\n>{clip(text, 500)}", "📭")
+    # `text` was built by Leadbot (lead data in it is escaped); its mentions and links are flattened so the
+    # quote pings nobody twice, and it is clipped so the notice stays a notice.
+    quoted = _SLACK_REFERENCE.sub(lambda m: m.group(3) or ("@" if m.group(1) != "#" else "#") + m.group(2), text)
+    return _note(f"Leadbot could not deliver a message{about} to {who} ({escape(error)}):\n>{clip(quoted, 500)}", "📭")
+
+
+# <@U1>, <#C1|name>, <!here>, <https://x|label>: Slack's references, kept as their visible text.
+_SLACK_REFERENCE = re.compile(r"<([@#!]?)([^>|]*)(?:\|([^>]*))?>")
 
 
 LEADBOT_HELP = (

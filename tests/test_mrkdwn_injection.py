@@ -1,0 +1,166 @@
+"""Lead fields are data, never markup: every message and view Leadbot builds shows them literally.
+
+A lead whose fields carry `<!channel>`, `<!here>`, `<@U0MGR1>`, `*bold*` or `<http://evil|link>` goes
+through every builder in bot.messages and through /leadstats; no mrkdwn string (and no notification
+`text`, which Slack also parses) may contain those as markup.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import messages
+from bot.app import prepare_database
+from bot.intake import accept_lead, parse_lead
+from bot.leadstats import parse_request, report_text
+from store.models import Lead, Stage
+from tests.conftest import START, make_config
+
+HOSTILE = ["<!channel>", "<!here>", "<@U0MGR1>", "*bold*", "<http://evil|link>"]
+NAME = " ".join(HOSTILE)
+
+
+def _hostile_lead() -> Lead:
+    return Lead(
+        id=7,
+        email="x*y@evil.com",
+        email_norm="x*y@evil.com",
+        first_name=NAME,
+        last_name="<!everyone>",
+        company=NAME,
+        title=NAME,
+        industry=NAME,
+        country=NAME,
+        company_size=NAME,
+        product_interest=NAME,
+        source=NAME,
+        lead_source=NAME,
+        routing_reason=NAME,
+        score_reasons=[{"rule": NAME, "points": 10, "detail": NAME}],
+        created_at=START,
+        assigned_at=START,
+        first_touch_due_at=START + timedelta(minutes=15),
+        first_touch_at=START + timedelta(minutes=3),
+        last_touch_at=START + timedelta(minutes=3),
+        last_touch_by="U0SDR1",
+        last_touch_via="call",
+        touch_count=1,
+        last_activity_at=START,
+        owner_id="U0SDR1",
+        ae_id="U0AE1",
+        stage=Stage.SQL,
+        qualification={"notes": NAME, "fields": {"budget": NAME}},
+        outcome={"code": "other", "notes": NAME, "by": "U0AE1"},
+        extra={"utm_campaign": NAME},
+    )
+
+
+def _every_built_thing() -> dict[str, object]:
+    """Every public builder in bot.messages, called with the hostile lead (a new builder must be added here)."""
+    config, lead, tz = make_config(), _hostile_lead(), ZoneInfo("America/New_York")
+    built = {
+        "accept_modal": messages.accept_modal(lead, config, ["amount"]),
+        "ae_escalation": messages.ae_escalation(lead, timedelta(hours=4)),
+        "ae_home_view": messages.ae_home_view(NAME, [lead], config),
+        "ae_reminder": messages.ae_reminder(lead),
+        "alert_for": messages.alert_for(lead, config),
+        "claim_offer": messages.claim_offer(lead),
+        "claim_offer_claimed": messages.claim_offer(lead, claimed_by="U0SDR2"),
+        "claimed_away": messages.claimed_away(lead, "U0SDR2"),
+        "disqualify_modal": messages.disqualify_modal(lead),
+        "escalation": messages.escalation(lead, "2h", owner="U0SDR1"),
+        "escalation_resolved": messages.escalation(lead, "2h", resolved=messages.escape(NAME)),
+        "first_touch_breached": messages.first_touch_breached(lead, timedelta(minutes=15)),
+        "first_touch_reminder": messages.first_touch_reminder(lead, START),
+        "first_touch_summary": messages.first_touch_summary(lead, timedelta(minutes=15)),
+        "handoff": messages.handoff(lead, config, ae_reason=NAME),
+        "handoff_accepted_reply": messages.handoff_accepted_reply(lead, "U0AE1", 3),
+        "handoff_rejected_reply": messages.handoff_rejected_reply(lead, "U0AE1"),
+        "home_view": messages.home_view(NAME, [lead], tz, START),
+        "lead_alert": messages.lead_alert(lead, sla=timedelta(minutes=15), mql_threshold=40, tz=tz),
+        "manager_home_view": messages.manager_home_view(NAME, "today", [lead], {"U0SDR2": None}, tz, {"U0SDR2": NAME}),
+        "qualify_modal": messages.qualify_modal(lead, config),
+        "reassigned_away": messages.reassigned_away(lead, "U0SDR1", "U0SDR2", NAME),
+        "reassignment_notice": messages.reassignment_notice(lead, "U0SDR1", "U0SDR2", NAME),
+        "reject_modal": messages.reject_modal(lead),
+        "resubmission_notice": messages.resubmission_notice(lead, NAME),
+        # The quoted text is a message Leadbot built for the lead (lead data already escaped, mentions in it).
+        "undeliverable_notice": messages.undeliverable_notice(
+            7, "U0SDR1", NAME, messages.alert_for(lead, config).text + " <!here> <@U0MGR1>"
+        ),
+        "unknown_option": messages.unknown_option(NAME),
+    }
+    return built
+
+
+# Helpers that return data, not messages: escape/clip/slack_date/lead_title/availability_confirmation.
+NOT_MESSAGES = {"escape", "clip", "slack_date", "lead_title", "availability_confirmation"}
+
+
+def test_every_builder_is_in_the_list():
+    public = {
+        name
+        for name, fn in inspect.getmembers(messages, inspect.isfunction)
+        if fn.__module__ == "bot.messages" and not name.startswith("_")
+    }
+    covered = {name.removesuffix("_claimed").removesuffix("_resolved") for name in _every_built_thing()}
+    assert public - NOT_MESSAGES == covered
+
+
+def _parsed_strings(built: object) -> list[str]:
+    """The strings Slack parses as mrkdwn: mrkdwn text objects, and a message's top-level `text`."""
+    if isinstance(built, str):
+        return [built]
+    payload = built.as_payload() if hasattr(built, "as_payload") else built
+    found = [payload["text"]] if isinstance(payload.get("text"), str) else []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(json.dumps(payload, default=lambda o: o.to_dict())))
+    return found
+
+
+def _markup_in(text: str) -> list[str]:
+    problems = [bad for bad in [*HOSTILE, "<!everyone>"] if bad in text and bad != "*bold*"]
+    if "*bold*" in text.replace("\u200b*bold*", ""):
+        problems.append("*bold*")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(_every_built_thing()))
+def test_hostile_lead_fields_are_shown_literally_and_ping_nobody(name):
+    strings = _parsed_strings(_every_built_thing()[name])
+    assert strings, "the builder produced no text Slack parses"
+    for text in strings:
+        assert _markup_in(text) == [], text
+
+
+def test_the_hostile_text_is_still_there_to_read():
+    alert = messages.alert_for(_hostile_lead(), make_config())
+    shown = json.dumps(alert.as_payload(), ensure_ascii=False)
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U0MGR1&gt; \u200b*bold* &lt;http://evil|link&gt;" in shown
+
+
+def test_leadstats_shows_hostile_emails_and_sources_literally(engine, clock):
+    config = make_config()
+    prepare_database(engine, config)
+    accept_lead(engine, config, clock, parse_lead({"email": "a*b*@evil.com", "source": NAME}))
+    clock.advance(timedelta(days=2))
+
+    text = report_text(engine, config, parse_request("7d", "U0MGR1", config, clock.now()), clock.now())
+
+    assert "Unknown" in text or "&lt;!channel&gt;" in text
+    assert _markup_in(text) == []
