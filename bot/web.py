@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from bot.crm import from_hubspot, from_salesforce, hubspot_signature_ok
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+DATABASE_RETRY_AFTER_S = 5
 
 
 def _bearer_token_ok(header: str | None, expected: str | None) -> bool:
@@ -128,5 +131,16 @@ def create_web_app(leadbot: Leadbot) -> Flask:
     @web.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         return jsonify(error=exc.name.lower().replace(" ", "_"), detail=exc.description), exc.code
+
+    @web.errorhandler(DBAPIError)
+    @web.errorhandler(PoolTimeout)
+    def database_unavailable(exc: Exception):
+        # The transaction rolled back, so nothing was half-written; a form or CRM retries on 503.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        body = jsonify(
+            error="database_unavailable",
+            detail="Leadbot cannot reach its database right now; nothing was stored. Retry in a few seconds.",
+        )
+        return body, 503, {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
 
     return web

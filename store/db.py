@@ -15,6 +15,7 @@ from sqlmodel import Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///leadbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DATABASE_CONNECT_TIMEOUT_S = 5
 
 
 class UTCDateTime(TypeDecorator):
@@ -59,7 +60,16 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database that is down answers within seconds instead of hanging a request: connect_timeout bounds the
+    # connect, pool_timeout the wait for a pooled connection; pre-ping drops connections that died meanwhile.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=10,
+        connect_args={"connect_timeout": DATABASE_CONNECT_TIMEOUT_S},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
