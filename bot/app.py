@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.metrics import Metrics
 from bot.outbox import OutboxRelay
 from bot.routing import SDR_POOL
 from bot.settings import Settings
@@ -33,6 +34,7 @@ class Leadbot:
     clock: Clock
     client: WebClient
     relay: OutboxRelay
+    metrics: Metrics
     bolt: App = field(init=False)
     web: Flask = field(init=False)
     sweeper: SweepScheduler | None = None
@@ -41,7 +43,9 @@ class Leadbot:
         """Start the outbox relay, and with `sweep` the SLA sweep on its APScheduler interval."""
         self.relay.start()
         if sweep:
-            self.sweeper = SweepScheduler(self.engine, self.config, self.clock, after_firing=self.relay.kick)
+            self.sweeper = SweepScheduler(
+                self.engine, self.config, self.clock, after_firing=self.relay.kick, metrics=self.metrics
+            )
             self.sweeper.start()
 
     def stop(self) -> None:
@@ -74,6 +78,7 @@ def build_leadbot(
     prepare_database(engine, config)
     clock = clock or SystemClock()
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    metrics = Metrics(engine, clock)
     leadbot = Leadbot(
         settings=settings,
         config=config,
@@ -86,7 +91,9 @@ def build_leadbot(
             clock,
             poll_every=relay_poll_every,
             config=config,
+            metrics=metrics,
         ),
+        metrics=metrics,
     )
     leadbot.bolt = App(
         client=client,

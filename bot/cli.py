@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, load_config
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 
@@ -269,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("LEADBOT_LOG_FORMAT", "text").strip().lower())
     args = build_parser().parse_args(argv)
     # Migration chatter is noise at start-up; the demo prints its own story.
     logging.getLogger("alembic").setLevel(logging.WARNING)

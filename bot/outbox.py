@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.home import home_for
 from bot.messages import alert_for, undeliverable_notice
+from bot.metrics import Metrics
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import read_session, write_session
@@ -77,8 +78,10 @@ class OutboxRelay:
         batch: int = 10,
         workers: int = 2,
         config: Config | None = None,
+        metrics: Metrics | None = None,
     ):
         self.engine, self.client, self.clock, self.config = engine, client, clock, config
+        self.metrics = metrics
         self.fallback_channel = config.channels.escalations if config else None
         self.give_up_after = config.delivery.give_up_after if config else timedelta(hours=24)
         self.poll_every, self.batch, self.workers = poll_every, batch, workers
@@ -147,20 +150,31 @@ class OutboxRelay:
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") or f"HTTP {status}"
+            self._count(row.method, error)
             if status == 429 or status >= 500:
                 self._retry_later(row, f"{row.method}: {error}")
             else:
                 self._fail(row, f"{row.method}: {error}")
             return False
         except (SlackClientError, OSError) as exc:
+            self._count(row.method, type(exc).__name__)
             self._retry_later(row, f"{row.method}: {type(exc).__name__}: {exc}")
             return False
+        self._count(row.method, None)
+        if row.ref == "alert" and row.method == "chat.postMessage" and self.metrics:
+            self.metrics.alerts_sent.inc()
         channel, ts = response.get("channel"), response.get("ts")
         with write_session(self.engine) as session:
             outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
             if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
+
+    def _count(self, method: str, error: str | None) -> None:
+        if self.metrics:
+            self.metrics.slack_calls.labels(method=method, outcome="error" if error else "ok").inc()
+            if error:
+                self.metrics.slack_errors.labels(method=method, error=error).inc()
 
     def _resolve(self, row: OutboxMessage) -> dict:
         if row.payload.get("render") == "home":

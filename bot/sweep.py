@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.deliveries import forget_old_deliveries
 from bot.leadstats import fold_rollup
+from bot.metrics import Metrics
 from bot.sla import fire_timer
 from store import timers as timer_store
 from store.db import write_session
@@ -63,8 +64,10 @@ class SweepScheduler:
         clock: Clock,
         after_firing: Callable[[], None] | None = None,
         blocking: bool = False,
+        metrics: Metrics | None = None,
     ):
         self.engine, self.config, self.clock, self.after_firing = engine, config, clock, after_firing
+        self.metrics = metrics
         self.ticks = 0
         self.last_result = SweepResult()
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
@@ -86,6 +89,8 @@ class SweepScheduler:
         except Exception:  # a database hiccup must not kill the scheduler; the next tick retries
             log.exception("SLA sweep failed")
             return SweepResult()
+        if self.metrics:
+            self.metrics.count_sweep(result.outcomes, result.seconds)
         if result.fired and self.after_firing:
             self.after_firing()
         try:

@@ -1,10 +1,11 @@
-"""The HTTP face: Slack's request URL, the lead intake endpoint and the health check."""
+"""The HTTP face: Slack's request URL, the lead intake endpoints, the health check and the metrics."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify, request
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.crm import from_hubspot, from_salesforce, hubspot_signature_ok
 from bot.intake import InvalidLead, accept_lead, parse_lead
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from store import outbox as outbox_store
 from store.db import read_session
 
@@ -71,21 +73,39 @@ def create_web_app(leadbot: Leadbot) -> Flask:
                 return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400
             return to_flask_response(leadbot.bolt.dispatch(bolt_request))
 
+    received = leadbot.metrics.leads_received
+
     def take_lead(raw: bytes, to_lead=lambda data: data):
         """Parse, map and accept one lead; the same answers for every intake route."""
+        started = time.perf_counter()
         try:
             data = json.loads(raw or b"")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            received.labels(result="invalid").inc()
             return jsonify(error="malformed_json", detail=f"the body is not valid JSON: {exc}"), 400
         try:
             lead_in = parse_lead(to_lead(data))
         except InvalidLead as exc:
+            received.labels(result="invalid").inc()
             return jsonify(error="invalid_lead", fields=exc.fields), 422
         result = accept_lead(leadbot.engine, leadbot.config, leadbot.clock, lead_in)
         leadbot.relay.kick()
+        seconds = time.perf_counter() - started
+        received.labels(result="created" if result.created else "duplicate").inc()
+        leadbot.metrics.intake_seconds.observe(seconds)
+        log.info(
+            "lead received",
+            extra={
+                "lead_id": result.lead.id,
+                "action": "lead_created" if result.created else "lead_resubmitted",
+                "owner": result.lead.owner_id,
+                "latency_ms": round(seconds * 1000, 1),
+            },
+        )
         return jsonify(_lead_json(result)), 201 if result.created else 200
 
     def unauthorized():
+        received.labels(result="unauthorized").inc()
         return jsonify(error="unauthorized", detail="send Authorization: Bearer <LEADBOT_INTAKE_TOKEN>"), 401
 
     @web.post("/leads")
@@ -127,6 +147,10 @@ def create_web_app(leadbot: Leadbot) -> Flask:
         age = (leadbot.clock.now() - oldest).total_seconds() if oldest else None
         outbox = {"pending": unsent, "failed": failed, "oldest_pending_seconds": age}
         return jsonify(status="ok", database="ok", outbox=outbox)
+
+    @web.get("/metrics")
+    def metrics():
+        return leadbot.metrics.exposition(), 200, {"Content-Type": METRICS_CONTENT_TYPE}
 
     @web.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
