@@ -183,6 +183,33 @@ def cmd_import(settings: Settings, args) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_forget(settings: Settings, args) -> int:
+    """Erase a person's data (GDPR erasure); the anonymous counts stay for /leadstats."""
+    from bot.clock import SystemClock
+    from bot.logs import mask_personal_data
+    from bot.privacy import forget_person
+    from store.db import make_engine
+    from store.migrate import SchemaOutdated, ensure_schema
+
+    try:
+        engine = make_engine(settings.database_url)
+        ensure_schema(engine)
+    except SchemaOutdated as exc:
+        return _fail(str(exc))
+    erasure = forget_person(engine, SystemClock(), args.email)
+    who = mask_personal_data(args.email.strip().lower())
+    if not erasure.lead_ids:
+        print(f"No lead has the address {who}; nothing to erase.")
+        return 0
+    listed = ", ".join(f"#{lead_id}" for lead_id in erasure.lead_ids)
+    closed = f" ({len(erasure.closed)} still open, now closed)" if erasure.closed else ""
+    print(
+        f"Erased the personal data of {len(erasure.lead_ids)} lead(s) of {who}: {listed}{closed}. "
+        "Their anonymous counts stay in /leadstats; their Slack alerts are redrawn without it once sent."
+    )
+    return 0
+
+
 def cmd_stats(settings: Settings, args) -> int:
     """The /leadstats report in the terminal (as a manager sees it), or its per-lead rows as CSV."""
     from bot.clock import SystemClock
@@ -263,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(run=cmd_stats)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
+    forget = commands.add_parser("forget", help="erase a person's data (GDPR), keeping the anonymous counts")
+    forget.add_argument("email", help="the person's email address")
+    forget.set_defaults(run=cmd_forget)
     commands.add_parser("check-config", help="validate the config file and say what is wrong").set_defaults(
         run=cmd_check_config
     )

@@ -230,6 +230,8 @@ def _outcome_line(lead: Lead) -> str | None:
     """Where the lead stands after qualification, in one line (None while it is being worked)."""
     outcome = lead.outcome or {}
     notes = f": {escape(outcome['notes'])}" if outcome.get("notes") else ""
+    if lead.is_erased:
+        return "🗑️ *Erased* at the person's request: their details are gone; the lead is closed."
     if lead.stage == Stage.SQL:
         return f"📨 *SQL* handed to <@{lead.ae_id}>, waiting for them to accept or reject."
     if lead.stage == Stage.ACCEPTED:

@@ -15,6 +15,10 @@ def _utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+# Erased leads keep an address that is unique, valid-looking and can never be delivered (RFC 2606).
+ERASED_DOMAIN = "erased.invalid"
+
+
 class Stage:
     """Lead stages from the playbook: New → Attempting Contact → Engaged → MQL → SQL → …"""
 
@@ -183,6 +187,11 @@ class Lead(SQLModel, table=True):
     reached_mql: bool = False
     reached_sql: bool = False
     reached_opportunity: bool = False
+
+    @property
+    def is_erased(self) -> bool:
+        """Its person asked to be forgotten (store.privacy): the address is a placeholder."""
+        return self.email_norm.endswith(f"@{ERASED_DOMAIN}")
 
     @property
     def display_name(self) -> str:
