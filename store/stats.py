@@ -258,11 +258,7 @@ def first_touch_seconds_at(
         return None
     seconds = col(Lead.first_touch_business_seconds) if business else col(Lead.first_touch_seconds)
     rank = min(population - 1, max(0, int(fraction * population + 0.999999) - 1))
-    created = col(Lead.created_at)
-    if population >= _WALK_FROM and session.get_bind().dialect.name == "sqlite":
-        # SQLite keeps no range statistics, so it would take the created_at index and sort the whole period;
-        # a unary + makes created_at unindexable there, leaving the walk along the seconds index.
-        created = type_coerce(literal_column("+lead.created_at"), UTCDateTime())
+    created = _created_at_not_indexed(session) if population >= _WALK_FROM else col(Lead.created_at)
     query = _scoped(select(seconds).where(seconds.is_not(None), created >= start, created < end), scope)
     order = (col(Lead.owner_id), seconds) if scope.owner_id else (seconds,)
     value = session.exec(query.order_by(*order).offset(rank).limit(1)).first()
@@ -270,6 +266,19 @@ def first_touch_seconds_at(
 
 
 _WALK_FROM = 20_000  # below this many first touches, sorting the period beats walking the whole index
+
+
+def _created_at_not_indexed(session: Session):
+    """lead.created_at as a filter the planner will not drive the query with, on SQLite.
+
+    SQLite keeps no range statistics, so given a created_at range it takes that index, then sorts or
+    filters the whole period. Where another index fits the query better (a walk in order of the seconds,
+    or the open leads by last activity), a unary + hides created_at from the planner. PostgreSQL has
+    statistics and chooses by itself.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(literal_column("+lead.created_at"), UTCDateTime())
+    return col(Lead.created_at)
 
 
 # -- leakage --------------------------------------------------------------------------------------------
@@ -293,7 +302,8 @@ def idle_open_leads(
     `still_open` is the period's `Counts.open`; the recently active are few, so they are what is counted
     (in ix_lead_open_idle) and taken away, rather than counting the idle, who can be most of the table.
     """
-    period = (col(Lead.is_open), col(Lead.created_at) >= start, col(Lead.created_at) < end)
+    created = _created_at_not_indexed(session)  # ix_lead_open_idle: by last activity, few active, oldest first
+    period = (col(Lead.is_open), created >= start, created < end)
     active = _scoped(
         select(func.count()).select_from(Lead).where(*period, col(Lead.last_activity_at) >= idle_since), scope
     )
