@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 
-from handlers import actions, commands, errors, events, handoff
+from handlers import actions, commands, errors, events, handoff, payloads
 
 if TYPE_CHECKING:
     from bot.app import Leadbot
@@ -23,6 +24,18 @@ class DirectMessageRespond:
 
 
 def register_listeners(app: App, leadbot: Leadbot) -> None:
+    @app.middleware
+    def _refuse_malformed(body, next):
+        # Before Bolt matches listeners, which index these fields unchecked.
+        problem = payloads.envelope_problem(body) if isinstance(body, dict) else "the payload is not an object"
+        if problem:
+            return BoltResponse(
+                status=400,
+                body=json.dumps({"error": "malformed_payload", "detail": problem}),
+                headers={"Content-Type": "application/json"},
+            )
+        return next()
+
     @app.middleware
     def _provide_leadbot(context, body, next):
         # Listeners find the running Leadbot in their context, so they stay plain module functions.

@@ -88,3 +88,44 @@ class ModalSubmission:
         except (KeyError, TypeError, AttributeError, ValidationError) as exc:
             raise BadPayload(f"unreadable modal submission: {exc}") from None
         return cls(user_id=_user_id(body), ref=ref, values=values)
+
+
+def envelope_problem(body: dict) -> str | None:
+    """What is wrong with the parts Bolt reads to pick a listener, or None when they are well formed.
+
+    Bolt indexes `actions`, `view`, `event` and the command fields before any listener runs, and a
+    signed payload with, say, a string where an action should be makes it raise (a 500); such a body
+    is answered 400 instead.
+    """
+
+    def text(value) -> bool:
+        return isinstance(value, str)
+
+    kind = body.get("type")
+    if kind is not None and not text(kind):
+        return "`type` is not a string"
+    if kind in ("block_actions", "interactive_message", "view_submission", "view_closed", "shortcut", "message_action"):
+        if not isinstance(body.get("user"), dict) or not text(body["user"].get("id")):
+            return "no user in the payload"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "`actions` is not a list of actions"
+        for action in actions:
+            if not isinstance(action, dict) or not text(action.get("action_id")):
+                return "an action without an action_id"
+            if "block_id" in action and not text(action["block_id"]):
+                return "an action with a block_id that is not a string"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not isinstance(view, dict) or not text(view.get("callback_id")):
+            return "no view with a callback_id"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not text(event.get("type")):
+            return "no event with a type"
+        if "event_id" in body and not text(body["event_id"]):
+            return "`event_id` is not a string"
+    if "command" in body and not (text(body["command"]) and text(body.get("user_id")) and text(body.get("text", ""))):
+        return "a command without its command, user_id and text"
+    return None

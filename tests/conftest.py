@@ -3,6 +3,9 @@ fake Slack Web API on 127.0.0.1, and the real Leadbot behind waitress on a free 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -122,6 +125,17 @@ def eventually(predicate, timeout: float = 5.0):
 
 def stored_nothing(engine) -> bool:
     return count(engine, Lead) == 0 and count(engine, Activity) == 0 and count(engine, OutboxMessage) == 0
+
+
+def hubspot_headers(url: str, body: str, timestamp_ms: int, secret: str = HUBSPOT_SECRET) -> dict:
+    # Written from HubSpot's v3 description: base64(HMAC-SHA256(secret, "POST" + url + body + timestamp)).
+    message = f"POST{url}{body}{timestamp_ms}".encode()
+    signature = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": signature,
+        "X-HubSpot-Request-Timestamp": str(timestamp_ms),
+    }
 
 
 # -- Slack and the running bot ----------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import timedelta
 
@@ -13,7 +10,7 @@ import pytest
 from bot.standin.requests import post
 from store import leads as lead_store
 from store.db import read_session
-from tests.conftest import HUBSPOT_SECRET, INTAKE_TOKEN, stored_nothing
+from tests.conftest import INTAKE_TOKEN, hubspot_headers, stored_nothing
 
 HUBSPOT_CONTACT = {
     "objectId": 1234567,
@@ -31,17 +28,6 @@ HUBSPOT_CONTACT = {
 }
 
 
-def _hubspot_headers(url: str, body: str, timestamp_ms: int, secret: str = HUBSPOT_SECRET) -> dict:
-    # Written from HubSpot's v3 description: base64(HMAC-SHA256(secret, "POST" + url + body + timestamp)).
-    message = f"POST{url}{body}{timestamp_ms}".encode()
-    signature = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-    return {
-        "Content-Type": "application/json",
-        "X-HubSpot-Signature-v3": signature,
-        "X-HubSpot-Request-Timestamp": str(timestamp_ms),
-    }
-
-
 def _now_ms(bot) -> int:
     return int(bot.clock.now().timestamp() * 1000)
 
@@ -49,7 +35,7 @@ def _now_ms(bot) -> int:
 def test_a_signed_hubspot_workflow_webhook_becomes_a_lead(bot):
     url, body = f"{bot.url}/leads/hubspot", json.dumps(HUBSPOT_CONTACT)
 
-    status, raw, _ = post(url, body, _hubspot_headers(url, body, _now_ms(bot)))
+    status, raw, _ = post(url, body, hubspot_headers(url, body, _now_ms(bot)))
 
     assert status == 201
     with read_session(bot.engine) as session:
@@ -69,10 +55,10 @@ def test_a_hubspot_webhook_with_a_bad_signature_gets_401_and_stores_nothing(bot,
     url, body = f"{bot.url}/leads/hubspot", json.dumps(HUBSPOT_CONTACT)
     now = _now_ms(bot)
     headers = {
-        "wrong-secret": _hubspot_headers(url, body, now, secret="not-the-secret"),
-        "stale": _hubspot_headers(url, body, now - int(timedelta(minutes=6).total_seconds() * 1000)),
+        "wrong-secret": hubspot_headers(url, body, now, secret="not-the-secret"),
+        "stale": hubspot_headers(url, body, now - int(timedelta(minutes=6).total_seconds() * 1000)),
         "missing": {"Content-Type": "application/json"},
-        "tampered": _hubspot_headers(url, body.replace("Jordan", "Mallory"), now),
+        "tampered": hubspot_headers(url, body.replace("Jordan", "Mallory"), now),
     }[case]
 
     status, raw, _ = post(url, body, headers)
@@ -84,7 +70,7 @@ def test_a_hubspot_webhook_with_a_bad_signature_gets_401_and_stores_nothing(bot,
 def test_a_signed_hubspot_webhook_without_an_email_is_refused_naming_the_field(bot):
     url, body = f"{bot.url}/leads/hubspot", json.dumps({"objectId": 1, "properties": {"firstname": "No mail"}})
 
-    status, raw, _ = post(url, body, _hubspot_headers(url, body, _now_ms(bot)))
+    status, raw, _ = post(url, body, hubspot_headers(url, body, _now_ms(bot)))
 
     assert status == 422 and "email" in json.loads(raw)["fields"]
     assert stored_nothing(bot.engine)
