@@ -256,12 +256,17 @@ class RunningBot:
 
 
 def start_bot(
-    database_url: str, fake_slack: FakeSlack, clock: ManualClock, config: Config | None = None, sweep: bool = False
+    database_url: str,
+    fake_slack: FakeSlack,
+    clock: ManualClock,
+    config: Config | None = None,
+    sweep: bool = False,
+    slack_api_url: str | None = None,
 ):
     settings = Settings(
         slack_bot_token=fake_slack.bot_token,
         slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.base_url,
+        slack_api_url=slack_api_url or fake_slack.base_url,
         database_url=database_url,
         intake_token=INTAKE_TOKEN,
         hubspot_client_secret=HUBSPOT_SECRET,

@@ -7,27 +7,31 @@ import threading
 
 
 class CuttableProxy:
-    """Forwards 127.0.0.1:<port> to a real server; `cut()` drops every connection and refuses new ones.
+    """Forwards 127.0.0.1:<port> to a real server, and fails on demand.
 
-    While cut, new connections are accepted and closed at once (the client sees the server hang up,
-    as when a database host goes away); `restore()` forwards again.
+    `cut()` drops every connection and hangs up on new ones (as when a database host goes away);
+    `refuse()` stops listening, so connecting is refused; `restore()` forwards again on the same port.
     """
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.port = 0
+        self._listen()
 
-    def _accept(self) -> None:
+    def _listen(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port again
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
         while not self._stopping:
             try:
-                client, _ = self._listener.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
             if not self._up.is_set():
@@ -69,7 +73,16 @@ class CuttableProxy:
         for end in ends:
             self._close(end)
 
+    def refuse(self) -> None:
+        """Nothing listens on the port any more: connecting is refused, as when a host's service is down."""
+        self.cut()
+        self._listener.close()
+        self._refusing = True
+
     def restore(self) -> None:
+        if getattr(self, "_refusing", False):
+            self._refusing = False
+            self._listen()
         self._up.set()
 
     def stop(self) -> None:
