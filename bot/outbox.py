@@ -55,8 +55,9 @@ def refresh_homes(session, user_ids, now) -> None:
 # The messages a lead keeps track of (their ts is stored on the lead when they are posted).
 LEAD_MESSAGES = ("alert", "escalation", "handoff", "claim")
 
-# Longer than the slowest send: a 10 s timeout, and slack-sdk's retries sleeping through Retry-After.
-LEASE = timedelta(minutes=10)
+# Longer than the slowest send (a 10 s timeout, and slack-sdk's six retries, two of them sleeping through
+# Retry-After), and no longer: a process killed mid-send leaves its claimed rows to others after this.
+LEASE = timedelta(minutes=3)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
