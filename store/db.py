@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -142,3 +142,14 @@ def rolled_back_session(engine: Engine) -> Iterator[Session]:
             yield session
         finally:
             transaction.rollback()
+
+
+def one_at_a_time(session: Session, lock_key: int) -> None:
+    """Within a write transaction, wait for any other transaction holding `lock_key` to finish.
+
+    For work that reads and then inserts rows several processes could insert at once (start-up syncing
+    the team, folding the report rollup). PostgreSQL: a transaction-level advisory lock, released at
+    commit. SQLite: nothing to do, the write transaction already holds the database's one write lock.
+    """
+    if not is_sqlite(session.get_bind()):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal, literal_column
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from store.db import UTCDateTime
+from store.db import UTCDateTime, one_at_a_time
 from store.models import Activity, Lead, StatsChange, StatsDay
 
 DAY = timedelta(days=1)
@@ -204,8 +204,7 @@ def fold_changes(session: Session, limit: int = 5000) -> int:
     since only the rows read here are deleted. On PostgreSQL folds take turns on an advisory lock, because
     two folds of one day would both insert its rows.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(func.pg_advisory_xact_lock(literal(_FOLD_LOCK))))
+    one_at_a_time(session, _FOLD_LOCK)
     changes = session.exec(select(StatsChange.id, StatsChange.lead_id).order_by(col(StatsChange.id)).limit(limit)).all()
     if not changes:
         return 0
