@@ -70,10 +70,14 @@ class TextWithFields(logging.Formatter):
         return f"{text} {fields}" if fields else text
 
 
-def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
+def configure_logging(log_format: str = "text", level: int = logging.INFO, force: bool = False) -> None:
+    """Log to stderr in `log_format`, personal data masked; like logging.basicConfig, a no-op when the root
+    logger already has handlers (an embedding program's, or pytest's) unless `force`."""
+    root = logging.getLogger()
+    if root.handlers and not force:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines() if log_format == "json" else TextWithFields())
     handler.addFilter(MaskPersonalData())
-    root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

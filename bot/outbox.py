@@ -52,6 +52,9 @@ def refresh_homes(session, user_ids, now) -> None:
         )
 
 
+# Slack message metadata on every post: its outbox row, for finding a post whose answer was lost.
+OUTBOX_EVENT = "leadbot_outbox_message"
+
 # The messages a lead keeps track of (their ts is stored on the lead when they are posted).
 LEAD_MESSAGES = ("alert", "escalation", "handoff", "claim")
 
@@ -130,21 +133,25 @@ class OutboxRelay:
         with self._in_flight_lock:
             with write_session(self.engine) as session:
                 claimed = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
-            rows = [row for row in claimed if row.id not in self._in_flight]
-            self._in_flight.update(row.id for row in rows)
+            mine = [c for c in claimed if c.row.id not in self._in_flight]
+            self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead, so sending in order is enough.
-        for row in rows:
+        for c in mine:
             try:
-                self._deliver(row)
+                self._deliver(c.row, in_doubt=c.in_doubt)
             finally:
                 with self._in_flight_lock:
-                    self._in_flight.discard(row.id)
+                    self._in_flight.discard(c.row.id)
         return len(claimed)
 
-    def _deliver(self, row: OutboxMessage) -> bool:
+    def _deliver(self, row: OutboxMessage, in_doubt: bool = False) -> bool:
         try:
-            payload = self._resolve(row)
-            response = self.client.api_call(row.method, json=payload)
+            payload = dict(self._resolve(row))
+            if row.method == "chat.postMessage":
+                # Tagged, so that a post whose answer never came back can be found in Slack instead of posted twice.
+                payload["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": row.id}}
+            found = self._already_posted(row, payload) if in_doubt and row.method == "chat.postMessage" else None
+            response = found or self.client.api_call(row.method, json=payload)
         except PermanentFailure as exc:
             self._fail(row, str(exc))
             return False
@@ -158,10 +165,14 @@ class OutboxRelay:
                 self._fail(row, f"{row.method}: {error}")
             return False
         except (SlackClientError, OSError) as exc:
+            # No answer: the call may or may not have reached Slack, so the next try looks first.
             self._count(row.method, type(exc).__name__)
-            self._retry_later(row, f"{row.method}: {type(exc).__name__}: {exc}")
+            self._retry_later(row, f"{row.method}: {type(exc).__name__}: {exc}", in_doubt=True)
             return False
-        self._count(row.method, None)
+        if found:
+            log.warning("outbox %s for lead %s was already in Slack; not posted again", row.id, row.lead_id)
+        else:
+            self._count(row.method, None)
         if row.ref == "alert" and row.method == "chat.postMessage" and self.metrics:
             self.metrics.alerts_sent.inc()
         channel, ts = response.get("channel"), response.get("ts")
@@ -170,6 +181,29 @@ class OutboxRelay:
             if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
+
+    def _already_posted(self, row: OutboxMessage, payload: dict) -> dict | None:
+        """The earlier post of this row, if it reached Slack: {"channel", "ts"}; None if Slack has no such message."""
+        channel = payload.get("channel")
+        if isinstance(channel, str) and channel[:1] in ("U", "W"):  # a DM is posted to the user; history needs its id
+            channel = self.client.conversations_open(users=channel)["channel"]["id"]
+        since = f"{row.created_at.timestamp() - 1:.6f}"
+        if payload.get("thread_ts"):
+            found = self.client.conversations_replies(
+                channel=channel, ts=payload["thread_ts"], oldest=since, include_all_metadata=True, limit=200
+            )
+        else:
+            found = self.client.conversations_history(
+                channel=channel, oldest=since, include_all_metadata=True, limit=200
+            )
+        for message in found.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == OUTBOX_EVENT
+                and metadata.get("event_payload", {}).get("outbox_id") == row.id
+            ):
+                return {"channel": channel, "ts": message["ts"]}
+        return None
 
     def _count(self, method: str, error: str | None) -> None:
         if self.metrics:
@@ -217,14 +251,14 @@ class OutboxRelay:
             "claim": (None, lead.claim_ts),
         }[base]
 
-    def _retry_later(self, row: OutboxMessage, error: str) -> None:
+    def _retry_later(self, row: OutboxMessage, error: str, in_doubt: bool = False) -> None:
         now = self.clock.now()
         if now - row.created_at >= self.give_up_after:
             self._fail(row, f"gave up after {row.attempts} attempts: {error}", tell_managers=False)
             return
         log.warning("outbox %s for lead %s will be retried: %s", row.id, row.lead_id, error)
         with write_session(self.engine) as session:
-            outbox_store.mark_retry(session, row.id, now + _backoff(row.attempts), error)
+            outbox_store.mark_retry(session, row.id, now + _backoff(row.attempts), error, in_doubt=in_doubt)
 
     def _fail(self, row: OutboxMessage, error: str, tell_managers: bool = True) -> None:
         log.error("outbox %s for lead %s failed for good: %s", row.id, row.lead_id, error)

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 def make_web_client(token: str | None, base_url: str = DEFAULT_SLACK_API_URL, timeout: int = 10) -> WebClient:
-    """A WebClient that retries connection errors, 429s (honouring Retry-After) and 5xx answers."""
+    """A WebClient that retries 429s (honouring Retry-After) and 5xx answers.
+
+    Not connection errors: a post whose answer was lost may have reached Slack, and slack-sdk would post it
+    again at once. The outbox relay retries those itself, after looking in Slack for the first one.
+    """
     if not base_url.endswith("/"):
         base_url += "/"
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)],
     )

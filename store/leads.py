@@ -32,7 +32,13 @@ def log_activity(session: Session, lead_id: int, at: datetime, actor: str, kind:
     facts = _facts_for(kind, at, data)
     if facts:
         session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**facts))
-    _mark_for_stats(session, lead_id)
+    if kind not in _NOT_COUNTED:
+        _mark_for_stats(session, lead_id)
+
+
+# Events that change nothing the rollup counts (owner, source, first touch, open, the report facts): reminders
+# are most of the sweep's firings, and each queued change costs the fold a little.
+_NOT_COUNTED = frozenset({"reminded", "scored", "stage_changed", "resubmitted"})
 
 
 def _facts_for(kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:

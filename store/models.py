@@ -359,6 +359,9 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _utc_column()
     next_attempt_at: datetime = _utc_column()
     attempts: int = 0
+    # Claimed and being sent. Still true at the next claim means the last sender died mid-call or lost the
+    # answer: the call may have reached Slack, so the relay looks before it posts again.
+    in_flight: bool = False
     sent_at: datetime | None = _utc_column(nullable=True)
     failed: bool = False
     last_error: str | None = Field(default=None, max_length=500)

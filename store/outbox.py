@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,13 @@ def enqueue(
     return row
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Claimed:
+    row: OutboxMessage
+    in_doubt: bool  # an earlier send of it may have reached Slack (its sender died or lost the answer)
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Due rows, oldest first, leased to this caller so no other relay sends them meanwhile.
 
     A row waits while an earlier row for the same lead is unsent: a message update must never
@@ -54,33 +61,38 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-    rows = list(session.exec(query).all())
-    for row in rows:
+    claimed = []
+    for row in session.exec(query).all():
+        claimed.append(Claimed(row, in_doubt=row.in_flight))
         row.next_attempt_at = now + lease
         row.attempts += 1
+        row.in_flight = True
         session.add(row)
-    return rows
+    return claimed
 
 
 def mark_sent(session: Session, message_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
     session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.sent_at).is_(None))
-        .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None)
+        .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None, in_flight=False)
     )
 
 
-def mark_retry(session: Session, message_id: int, retry_at: datetime, error: str) -> None:
+def mark_retry(session: Session, message_id: int, retry_at: datetime, error: str, in_doubt: bool = False) -> None:
+    """Try again at `retry_at`; `in_doubt` when the call may have reached Slack (no answer came back)."""
     session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(next_attempt_at=retry_at, last_error=error[:500])
+        .values(next_attempt_at=retry_at, last_error=error[:500], in_flight=in_doubt)
     )
 
 
 def mark_failed(session: Session, message_id: int, error: str) -> None:
     session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(failed=True, last_error=error[:500])
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(failed=True, last_error=error[:500], in_flight=False)
     )
 
 

@@ -66,7 +66,17 @@ def _request(body: dict):
 
 
 def test_the_bot_scopes_are_the_ones_the_code_uses():
-    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write", "im:write"]
+    # *:history: the relay looks for a post whose answer was lost (conversations.history / replies) before
+    # posting it again, in DMs and in the escalations, handoffs and unclaimed channels (public or private).
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == [
+        "channels:history",
+        "chat:write",
+        "commands",
+        "files:write",
+        "groups:history",
+        "im:history",
+        "im:write",
+    ]
 
 
 def test_the_procfile_runs_the_production_server():

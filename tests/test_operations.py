@@ -68,7 +68,7 @@ def captured_log():
 
 
 def test_json_logs_have_one_line_per_lead_with_its_id_action_and_latency_and_no_email(bot, captured_log):
-    configure_logging("json")
+    configure_logging("json", force=True)
     logging.getLogger().handlers[0].setStream(captured_log)
 
     _, body = bot.post_lead({"email": "sam.rivera@acme.com", "phone": "+1 (555) 123-4567"})

@@ -13,7 +13,7 @@ from bot.outbox import OutboxRelay
 from bot.slack_client import make_web_client
 from store import outbox as outbox_store
 from store.db import read_session, write_session
-from store.models import OutboxMessage
+from store.models import Lead, OutboxMessage
 from tests.conftest import eventually
 
 
@@ -144,3 +144,40 @@ def test_an_update_waits_for_the_post_it_updates(bot):
 
     alert = bot.slack.wait_for(lambda: bot.slack.calls_to("chat.update"))
     assert alert[0].args["ts"] == _rows(bot.engine)[0].result_ts
+
+
+def test_a_post_whose_answer_was_lost_is_found_in_slack_and_not_posted_twice(bot):
+    bot.leadbot.relay.stop()  # this test sends by hand
+    bot.slack.lose_answer_next("chat.postMessage")  # Slack posts the alert, the answer never arrives
+    _, body = bot.post_lead({"email": "a@acme.com"})
+
+    bot.leadbot.relay.deliver_due()
+    row = _rows(bot.engine)[0]
+    assert row.sent_at is None and row.in_flight  # in doubt: it may be in Slack
+    assert len(bot.slack.messages_in("D0SDR1")) == 1
+
+    bot.clock.advance(timedelta(minutes=1))
+    bot.leadbot.relay.deliver_due()
+
+    row = _rows(bot.engine)[0]
+    posted = bot.slack.messages_in("D0SDR1")
+    assert len(posted) == 1 and row.sent_at and row.result_ts == posted[0]["ts"]  # found, not posted again
+    assert len(bot.slack.calls_to("chat.postMessage", ok=None)) == 1
+    assert posted[0]["metadata"] == {"event_type": "leadbot_outbox_message", "event_payload": {"outbox_id": row.id}}
+    with read_session(bot.engine) as session:  # later updates edit that message
+        assert session.get(Lead, body["id"]).alert_ts == posted[0]["ts"]
+
+
+def test_a_sender_that_died_mid_send_leaves_its_row_to_be_checked_and_sent_once(bot):
+    bot.leadbot.relay.stop()
+    bot.post_lead({"email": "a@acme.com"})
+    with write_session(bot.engine) as session:  # a relay claims the row, then its process is killed
+        [claimed] = outbox_store.claim_due(session, bot.clock.now(), timedelta(minutes=3), 10)
+    assert not claimed.in_doubt
+
+    bot.clock.advance(timedelta(minutes=4))  # the dead sender's lease runs out
+    bot.leadbot.relay.deliver_due()
+
+    # It had not reached Slack: after looking, it is posted, once.
+    assert len(bot.slack.calls_to("conversations.history")) == 1
+    assert len(bot.slack.messages_in("D0SDR1")) == 1 and _rows(bot.engine)[0].sent_at

@@ -111,14 +111,14 @@ def test_the_outbox_hands_out_one_unsent_row_per_lead_in_order(engine):
         outbox_store.enqueue(session, method="chat.postMessage", payload={"channel": "C1"}, now=now)
 
     with write_session(engine) as session:
-        claimed = outbox_store.claim_due(session, now, timedelta(seconds=60), 10)
+        claimed = [c.row for c in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)]
     assert [(r.id, r.method) for r in claimed] == [(1, "chat.postMessage"), (4, "chat.postMessage")]
 
     with write_session(engine) as session:  # leased: nobody else gets them meanwhile
         assert outbox_store.claim_due(session, now, timedelta(seconds=60), 10) == []
         outbox_store.mark_sent(session, 1, now, "D1", "1.1")
     with write_session(engine) as session:
-        assert [r.id for r in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)] == [2]
+        assert [c.row.id for c in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)] == [2]
 
 
 def test_upgrading_counts_the_first_touch_of_leads_contacted_before(tmp_path):

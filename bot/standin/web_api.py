@@ -109,6 +109,7 @@ class FakeSlack:
         self.opened_views: list[dict] = []  # modals opened with views.open, newest last
         self.uploads: dict[str, dict] = {}  # file id → {"filename", "bytes", "channel", "title", "comment"}
         self._failures: dict[str, list[Failure]] = {}
+        self._lost_answers: dict[str, int] = {}
         self._ts = itertools.count(1)
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -151,6 +152,11 @@ class FakeSlack:
         with self._cond:
             self._failures.setdefault(method, []).extend([Failure(status, error, retry_after)] * times)
 
+    def lose_answer_next(self, method: str, times: int = 1) -> None:
+        """Carry out the next call(s) to `method`, then hang up without answering (an answer lost on the way)."""
+        with self._cond:
+            self._lost_answers[method] = self._lost_answers.get(method, 0) + times
+
     # -- what happened ---------------------------------------------------------------------------
     def calls_to(self, method: str, ok: bool | None = True) -> list[Call]:
         with self._cond:
@@ -178,7 +184,9 @@ class FakeSlack:
 
     # -- the API ---------------------------------------------------------------------------------
     def _next_ts(self) -> str:
-        return f"{1_700_000_000 + next(self._ts)}.000100"
+        # Like Slack's: the time of posting, unique within a channel (here: unique everywhere).
+        self._last_ts = max(time.time(), getattr(self, "_last_ts", 0.0) + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     def _channel_for(self, channel: str) -> str:
         return self.dm_channel(channel) if channel[:1] in ("U", "W") else channel
@@ -243,6 +251,11 @@ class FakeSlack:
             "channel": channel,
             "edits": 0,
         }
+        metadata = json.loads(args["metadata"]) if isinstance(args.get("metadata"), str) else args.get("metadata")
+        if metadata is not None:
+            if not isinstance(metadata, dict) or not re.fullmatch(r"[a-z0-9_]+", str(metadata.get("event_type", ""))):
+                return {"ok": False, "error": "invalid_metadata_format"}
+            message["metadata"] = metadata
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -329,6 +342,31 @@ class FakeSlack:
             done.append({"id": item["id"], "title": item.get("title")})
         return {"ok": True, "files": done}
 
+    def _api_conversations_history(self, args: dict) -> dict:
+        """Top-level messages of a channel, newest first (thread replies are not in a channel's history)."""
+        return self._history(args, lambda m: not m["thread_ts"] or m["thread_ts"] == m["ts"])
+
+    def _api_conversations_replies(self, args: dict) -> dict:
+        """A thread: its parent, then the replies, oldest first."""
+        parent = args.get("ts")
+        found = self._history(args, lambda m: m["ts"] == parent or m["thread_ts"] == parent)
+        if found.get("ok"):
+            found["messages"].reverse()
+        return found
+
+    def _history(self, args: dict, keep) -> dict:
+        channel = args.get("channel")
+        if not channel or channel[:1] in ("U", "W"):  # history takes a conversation id, not a user
+            return {"ok": False, "error": "channel_not_found"}
+        oldest, limit = float(args.get("oldest") or 0), int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        found = [
+            {k: v for k, v in m.items() if k != "metadata" or with_metadata}
+            for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: -float(kv[0][1]))
+            if ch == channel and float(ts) > oldest and keep(m)
+        ]
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+
     def _api_conversations_open(self, args: dict) -> dict:
         users = args.get("users")
         if not users:
@@ -390,7 +428,13 @@ class FakeSlack:
                     standin.calls.append(
                         Call(method, args, bool(body.get("ok")), body.get("error"), time.perf_counter() - started)
                     )
+                    lose = standin._lost_answers.get(method, 0) > 0
+                    if lose:
+                        standin._lost_answers[method] -= 1
                     standin._cond.notify_all()
+                if lose:
+                    self.close_connection = True  # done, but the caller never hears so
+                    return
                 self._reply(status, body, headers)
 
         return Handler
