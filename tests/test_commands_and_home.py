@@ -7,8 +7,10 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
+
 from bot.standin.requests import event_callback_body, post, post_signed, slash_command_body
-from tests.conftest import SIGNING_SECRET, eventually
+from tests.conftest import INTAKE_TOKEN, SIGNING_SECRET, eventually
 
 
 def _command(bot, command: str, text: str, user_id: str = "U0SDR1", secret: str = SIGNING_SECRET) -> tuple:
@@ -239,3 +241,12 @@ def test_the_home_is_refreshed_when_the_viewers_leads_change(bot):
         )
     )
     assert "Log another touch" in json.dumps(refreshed)
+
+
+@pytest.mark.parametrize("path", ["/slack/events", "/leads/hubspot", "/leads/salesforce"])
+def test_a_body_over_the_size_limit_gets_413_on_every_endpoint(bot, path):
+    huge = json.dumps({"type": "event_callback", "padding": "x" * (2 * 1024 * 1024)})
+    token = {"Authorization": f"Bearer {INTAKE_TOKEN}"}  # Salesforce's route checks the token first (401)
+    status, raw, _ = post_signed(f"{bot.url}{path}", huge, SIGNING_SECRET, "application/json", extra_headers=token)
+    assert status == 413 and json.loads(raw)["error"] == "request_entity_too_large"
+    assert bot.slack.calls == []  # nothing acted on
