@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.standin.processes import free_port, wait_healthy
 from bot.standin.web_api import FakeSlack
 from store import leads as lead_store
 from store.db import make_engine, write_session
@@ -108,22 +109,6 @@ def seed(database_url: str, existing: int) -> None:
     engine.dispose()
 
 
-def wait_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"leadbot serve exited with {server.returncode}")
-        try:
-            import urllib.request
-
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("leadbot serve did not become healthy")
-
-
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -161,7 +146,7 @@ def main() -> None:
     slack = FakeSlack(bot_token="xoxb-bench").start()
     (workdir / "leadbot.yml").write_text(CONFIG)
     token = secrets.token_urlsafe(16)
-    port = args.port or _free_port()
+    port = args.port or free_port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": slack.bot_token,
@@ -254,14 +239,6 @@ def _connection(port: int) -> http.client.HTTPConnection:
     if getattr(_local, "connection", None) is None:
         _local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     return _local.connection
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bot.standin.processes import free_port, wait_healthy
 from bot.standin.web_api import FakeSlack
 from store.db import make_engine
 
@@ -67,12 +68,12 @@ class Fleet:
 
     def __init__(self, env: dict, workdir: Path, instances: int):
         self.env, self.workdir = env, workdir
-        self.ports = [_free_port() for _ in range(instances)]
+        self.ports = [free_port() for _ in range(instances)]
         self.serve: list[subprocess.Popen] = [self._start_serve(port) for port in self.ports]
         self.worker = self._start(["worker"], {})
         self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
         for url, process in zip(self.urls, self.serve, strict=True):
-            _wait_healthy(url, process)
+            wait_healthy(url, process)
 
     def _start(self, args: list[str], extra_env: dict) -> subprocess.Popen:
         log = open(self.workdir / f"{args[0]}-{len(list(self.workdir.glob('*.log')))}.log", "w")  # noqa: SIM115
@@ -95,7 +96,7 @@ class Fleet:
         time.sleep(2)
         self.serve[0] = self._start_serve(self.ports[0])
         self.worker = self._start(["worker"], {})
-        _wait_healthy(self.urls[0], self.serve[0])
+        wait_healthy(self.urls[0], self.serve[0])
 
     def stop(self) -> None:
         for process in [*self.serve, self.worker]:
@@ -319,30 +320,6 @@ def _wait(predicate, seconds: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
         time.sleep(0.5)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a leadbot process exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not become healthy")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
