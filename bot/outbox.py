@@ -150,7 +150,7 @@ class OutboxRelay:
             if row.method == "chat.postMessage":
                 # Tagged, so that a post whose answer never came back can be found in Slack instead of posted twice.
                 payload["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": row.id}}
-            found = self._already_posted(row, payload) if in_doubt and row.method == "chat.postMessage" else None
+            found = self._look_before_reposting(row, payload) if in_doubt and row.method == "chat.postMessage" else None
             response = found or self.client.api_call(row.method, json=payload)
         except PermanentFailure as exc:
             self._fail(row, str(exc))
@@ -181,6 +181,18 @@ class OutboxRelay:
             if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
+
+    def _look_before_reposting(self, row: OutboxMessage, payload: dict) -> dict | None:
+        """The earlier post if Slack has it. If Slack refuses the look-up itself (an app installed before the
+        *:history scopes: missing_scope), posting again is better than never: at worst a duplicate.
+        Rate limits and outages still end in a retry later."""
+        try:
+            return self._already_posted(row, payload)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise
+            log.warning("outbox %s: could not look in Slack (%s); posting again", row.id, exc.response.get("error"))
+            return None
 
     def _already_posted(self, row: OutboxMessage, payload: dict) -> dict | None:
         """The earlier post of this row, if it reached Slack: {"channel", "ts"}; None if Slack has no such message."""

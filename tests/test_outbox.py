@@ -181,3 +181,18 @@ def test_a_sender_that_died_mid_send_leaves_its_row_to_be_checked_and_sent_once(
     # It had not reached Slack: after looking, it is posted, once.
     assert len(bot.slack.calls_to("conversations.history")) == 1
     assert len(bot.slack.messages_in("D0SDR1")) == 1 and _rows(bot.engine)[0].sent_at
+
+
+def test_when_slack_refuses_the_look_up_the_post_in_doubt_is_sent_rather_than_dropped(bot):
+    bot.leadbot.relay.stop()
+    bot.post_lead({"email": "a@acme.com"})
+    with write_session(bot.engine) as session:  # claimed by a sender that then died
+        outbox_store.claim_due(session, bot.clock.now(), timedelta(minutes=3), 10)
+    bot.slack.fail_next("conversations.history", status=200, error="missing_scope")  # installed with old scopes
+
+    bot.clock.advance(timedelta(minutes=4))
+    bot.leadbot.relay.deliver_due()
+
+    row = _rows(bot.engine)[0]
+    assert row.sent_at and not row.failed
+    assert len(bot.slack.messages_in("D0SDR1")) == 1
