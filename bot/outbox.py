@@ -136,21 +136,38 @@ class OutboxRelay:
             mine = [c for c in claimed if c.row.id not in self._in_flight]
             self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead, so sending in order is enough.
-        for c in mine:
-            try:
-                self._deliver(c.row, in_doubt=c.in_doubt)
-            finally:
-                with self._in_flight_lock:
-                    self._in_flight.discard(c.row.id)
+        try:
+            for c in mine:
+                self._deliver_guarded(c)
+        finally:
+            # Every row of the batch leaves the in-flight set, whatever happened to the others.
+            with self._in_flight_lock:
+                self._in_flight.difference_update(c.row.id for c in mine)
         return len(claimed)
 
+    def _deliver_guarded(self, claimed: outbox_store.Claimed) -> None:
+        """Deliver one row; an unexpected error (the database went away mid-render) puts only this row back."""
+        row = claimed.row
+        try:
+            self._deliver(row, in_doubt=claimed.in_doubt)
+        except Exception as exc:
+            log.exception("outbox %s for lead %s raised; it will be retried", row.id, row.lead_id)
+            # It may have reached Slack before the error (marking it sent failed), so a post is looked for first.
+            try:
+                self._retry_later(row, f"{type(exc).__name__}: {exc}", in_doubt=row.method == "chat.postMessage")
+            except Exception:  # the database is still away: the lease hands the row out again later
+                log.exception("outbox %s could not be put back; its lease will", row.id)
+
     def _deliver(self, row: OutboxMessage, in_doubt: bool = False) -> bool:
+        # A post stays in doubt (it may already be in Slack) until Slack has been asked and has answered.
+        still_in_doubt = in_doubt and row.method == "chat.postMessage"
         try:
             payload = dict(self._resolve(row))
             if row.method == "chat.postMessage":
                 # Tagged, so that a post whose answer never came back can be found in Slack instead of posted twice.
                 payload["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": row.id}}
-            found = self._look_before_reposting(row, payload) if in_doubt and row.method == "chat.postMessage" else None
+            found = self._look_before_reposting(row, payload) if still_in_doubt else None
+            still_in_doubt = False  # Slack answered the look-up (or refused it for good): no longer in doubt
             response = found or self.client.api_call(row.method, json=payload)
         except PermanentFailure as exc:
             self._fail(row, str(exc))
@@ -160,7 +177,8 @@ class OutboxRelay:
             error = exc.response.get("error") or f"HTTP {status}"
             self._count(row.method, error)
             if status == 429 or status >= 500:
-                self._retry_later(row, f"{row.method}: {error}")
+                # Slack answered that it did not do it; a post the look-up could not check stays in doubt.
+                self._retry_later(row, f"{row.method}: {error}", in_doubt=still_in_doubt)
             else:
                 self._fail(row, f"{row.method}: {error}")
             return False
@@ -201,20 +219,22 @@ class OutboxRelay:
             channel = self.client.conversations_open(users=channel)["channel"]["id"]
         since = f"{row.created_at.timestamp() - 1:.6f}"
         if payload.get("thread_ts"):
-            found = self.client.conversations_replies(
+            pages = self.client.conversations_replies(
                 channel=channel, ts=payload["thread_ts"], oldest=since, include_all_metadata=True, limit=200
             )
         else:
-            found = self.client.conversations_history(
+            pages = self.client.conversations_history(
                 channel=channel, oldest=since, include_all_metadata=True, limit=200
             )
-        for message in found.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == OUTBOX_EVENT
-                and metadata.get("event_payload", {}).get("outbox_id") == row.id
-            ):
-                return {"channel": channel, "ts": message["ts"]}
+        # Every page since the row was queued: in a busy channel the earlier post may be far down.
+        for page in pages:  # slack-sdk follows response_metadata.next_cursor
+            for message in page.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == OUTBOX_EVENT
+                    and metadata.get("event_payload", {}).get("outbox_id") == row.id
+                ):
+                    return {"channel": channel, "ts": message["ts"]}
         return None
 
     def _count(self, method: str, error: str | None) -> None:

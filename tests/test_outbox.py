@@ -78,10 +78,12 @@ def test_slack_answering_429_and_500_for_a_while_still_gets_every_message_once(b
 
 
 def test_a_message_that_keeps_failing_is_given_up_after_the_bounded_time_and_shows_in_healthz(bot):
+    bot.leadbot.relay.stop()  # sent by hand below, so no background pass is mid-send when the test looks
     _no_sleeping(bot.leadbot.client)
     bot.slack.fail_next("chat.postMessage", status=503, error="service_unavailable", times=10_000)
     bot.post_lead({"email": "a@acme.com"})
-    eventually(lambda: _rows(bot.engine)[0].last_error)
+    bot.leadbot.relay.deliver_due()
+    assert _rows(bot.engine)[0].last_error
 
     for _ in range(30):  # past the default 24 hours of retrying
         bot.clock.advance(timedelta(hours=1))
@@ -196,3 +198,71 @@ def test_when_slack_refuses_the_look_up_the_post_in_doubt_is_sent_rather_than_dr
     row = _rows(bot.engine)[0]
     assert row.sent_at and not row.failed
     assert len(bot.slack.messages_in("D0SDR1")) == 1
+
+
+def _posts(engine) -> list[OutboxMessage]:
+    return [r for r in _rows(engine) if r.method == "chat.postMessage"]
+
+
+def test_a_post_in_doubt_stays_in_doubt_until_slack_answers_the_look_up(bot):
+    bot.leadbot.relay.stop()
+    _no_sleeping(bot.leadbot.client)
+    bot.slack.lose_answer_next("chat.postMessage", times=2)  # Slack posts both alerts; the answers never arrive
+    for i in range(2):
+        bot.post_lead({"email": f"p{i}@acme{i}.com"})
+    bot.leadbot.relay.deliver_due()
+    assert all(r.in_flight and not r.sent_at for r in _posts(bot.engine))
+
+    # A 45-second outage: every look-up is answered 503, slack-sdk's own two retries included.
+    bot.slack.fail_next("conversations.history", status=503, error="service_unavailable", times=6)
+    bot.clock.advance(timedelta(minutes=1))
+    bot.leadbot.relay.deliver_due()
+    rows = _posts(bot.engine)
+    assert all(r.in_flight and not r.sent_at for r in rows), "still in doubt: Slack never answered the look-up"
+    assert all("service_unavailable" in r.last_error for r in rows)
+
+    bot.clock.advance(timedelta(minutes=5))  # Slack is back
+    bot.leadbot.relay.deliver_due()
+
+    assert all(r.sent_at for r in _posts(bot.engine))
+    assert len(bot.slack.messages_in("D0SDR1")) == 1 and len(bot.slack.messages_in("D0SDR2")) == 1
+    assert len(bot.slack.calls_to("chat.postMessage", ok=None)) == 2  # the two lost answers; nothing posted again
+
+
+def test_the_look_up_pages_through_a_busy_channel_to_find_the_earlier_post(bot):
+    bot.leadbot.relay.stop()
+    bot.slack.lose_answer_next("chat.postMessage")
+    _, body = bot.post_lead({"email": "a@acme.com"})
+    bot.leadbot.relay.deliver_due()
+    for n in range(250):  # more than one page of later messages in the same DM
+        bot.leadbot.client.chat_postMessage(channel="U0SDR1", text=f"Reminder {n}")
+
+    bot.clock.advance(timedelta(minutes=1))
+    bot.leadbot.relay.deliver_due()
+
+    alerts = [m for m in bot.slack.messages_in("D0SDR1") if m.get("metadata")]
+    assert len(alerts) == 1, "found on a later page, not posted again"
+    assert len(bot.slack.calls_to("conversations.history")) == 2  # two pages of up to 200
+    with read_session(bot.engine) as session:
+        assert session.get(Lead, body["id"]).alert_ts == alerts[0]["ts"]
+
+
+def test_one_row_that_raises_does_not_strand_the_rest_of_its_batch(bot):
+    bot.leadbot.relay.stop()
+    with write_session(bot.engine) as session:  # a row this version cannot render (queued in another shape)
+        outbox_store.enqueue(session, method="views.publish", payload={"render": "home"}, now=bot.clock.now())
+    for i in range(2):
+        bot.post_lead({"email": f"p{i}@acme{i}.com"})
+
+    bot.leadbot.relay.deliver_due()
+
+    broken, *alerts = _rows(bot.engine)
+    assert all(r.sent_at for r in alerts if r.method == "chat.postMessage"), "the rest of the batch went out"
+    assert len(bot.slack.messages_in("D0SDR1")) == 1 and len(bot.slack.messages_in("D0SDR2")) == 1
+    assert bot.leadbot.relay._in_flight == set()
+    assert broken.sent_at is None and not broken.failed and "KeyError" in broken.last_error
+    assert broken.next_attempt_at > bot.clock.now() and not broken.in_flight  # retried later, with backoff
+
+    bot.clock.advance(timedelta(hours=25))  # past give_up_after: kept as failed, not retried for ever
+    bot.leadbot.relay.deliver_due()
+    assert _rows(bot.engine)[0].failed

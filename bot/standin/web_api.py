@@ -8,6 +8,7 @@ blocks, a button value over 2,000 characters, and the other Block Kit limits che
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 import json
@@ -349,12 +350,9 @@ class FakeSlack:
     def _api_conversations_replies(self, args: dict) -> dict:
         """A thread: its parent, then the replies, oldest first."""
         parent = args.get("ts")
-        found = self._history(args, lambda m: m["ts"] == parent or m["thread_ts"] == parent)
-        if found.get("ok"):
-            found["messages"].reverse()
-        return found
+        return self._history(args, lambda m: m["ts"] == parent or m["thread_ts"] == parent, newest_first=False)
 
-    def _history(self, args: dict, keep) -> dict:
+    def _history(self, args: dict, keep, newest_first: bool = True) -> dict:
         channel = args.get("channel")
         if not channel or channel[:1] in ("U", "W"):  # history takes a conversation id, not a user
             return {"ok": False, "error": "channel_not_found"}
@@ -362,10 +360,18 @@ class FakeSlack:
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
         found = [
             {k: v for k, v in m.items() if k != "metadata" or with_metadata}
-            for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: -float(kv[0][1]))
+            for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1]), reverse=newest_first)
             if ch == channel and float(ts) > oldest and keep(m)
         ]
-        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        # Pages as Slack gives them: `limit` at a time, an opaque cursor to the next, "" after the last.
+        cursor = args.get("cursor") or ""
+        try:
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page, more = found[start : start + limit], len(found) > start + limit
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": next_cursor}}
 
     def _api_conversations_open(self, args: dict) -> dict:
         users = args.get("users")
