@@ -42,7 +42,7 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
         skipped = skip_reasons(session, config, [member], now, respect_hours=False)
         if skipped:
             return CannotClaim(f"you are {skipped[actor_id]}")
-        lead = lead_store.get_lead(session, lead_id)
+        lead = lead_store.lock_lead(session, lead_id)
         if lead is None:
             raise LeadNotFound(lead_id)
         holder = lead.owner_id

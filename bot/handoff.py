@@ -22,7 +22,7 @@ from store import handoff as handoff_store
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store import routing as rotation_store
-from store.db import write_session
+from store.db import read_session, write_session
 from store.models import Lead, Opportunity, Stage
 
 AE_POOL = "ae"
@@ -57,8 +57,9 @@ class NeedsFields:
 HandoffResult = Done | Outdated | Invalid | NotAllowed | NeedsFields
 
 
-def _load(session: Session, lead_id: int) -> Lead:
-    lead = lead_store.get_lead(session, lead_id)
+def _load(session: Session, lead_id: int, *, lock: bool = True) -> Lead:
+    """The lead, locked for the transition that follows (or only read, to check before opening a modal)."""
+    lead = lead_store.lock_lead(session, lead_id) if lock else lead_store.get_lead(session, lead_id)
     if lead is None:
         raise LeadNotFound(lead_id)
     return lead
@@ -250,8 +251,8 @@ def missing_opportunity_fields(lead: Lead, config: Config) -> list[str]:
 
 def lead_for_decision(engine: Engine, config: Config, *, lead_id: int, actor_id: str) -> Lead | NotAllowed | Outdated:
     """Before opening Reject: the lead, if it is an SQL waiting and this person may decide."""
-    with write_session(engine) as session:
-        lead = _load(session, lead_id)
+    with read_session(engine) as session:
+        lead = _load(session, lead_id, lock=False)
         if lead.stage != Stage.SQL:
             return _outdated(lead)
         if not may_decide(lead, actor_id, config):
@@ -361,8 +362,8 @@ def lead_for_sdr_modal(
     engine: Engine, config: Config, *, lead_id: int, actor_id: str, stages: tuple[str, ...]
 ) -> Lead | NotAllowed | Outdated:
     """Before opening Qualify or Disqualify: the lead, if this person may act on it from its stage."""
-    with write_session(engine) as session:
-        lead = _load(session, lead_id)
+    with read_session(engine) as session:
+        lead = _load(session, lead_id, lock=False)
         if not may_act_on(lead, actor_id, config):
             return NotAllowed(owner_id=lead.owner_id)
         if not lead.is_open or lead.stage not in stages:

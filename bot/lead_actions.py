@@ -64,15 +64,15 @@ def log_touch(
     """Log touch `number` (1 = the first touch) by the owner, or by a manager for the owner.
 
     Any touch is activity: it restarts the idle clocks. The first also stops the first-touch clock
-    and moves the lead to Attempting Contact.
+    and moves a New lead to Attempting Contact.
     """
     with write_session(engine) as session:
-        lead = lead_store.get_lead(session, lead_id)
+        lead = lead_store.lock_lead(session, lead_id)
         if lead is None:
             raise LeadNotFound(lead_id)
         if not may_act_on(lead, actor_id, config):
             return NotAllowed(owner_id=lead.owner_id)
-        now = clock.now()
+        now, was_new = clock.now(), lead.stage == Stage.NEW
         if not lead_store.record_touch(session, lead_id, actor_id, via.value, now, number):
             session.refresh(lead)
             if not lead.is_open:
@@ -100,9 +100,15 @@ def log_touch(
             else None,
         )
         if first:
-            lead_store.log_activity(
-                session, lead_id, now, actor_id, "stage_changed", **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT}
-            )
+            if was_new:  # a lead already past New (Engaged, an SQL) keeps its stage
+                lead_store.log_activity(
+                    session,
+                    lead_id,
+                    now,
+                    actor_id,
+                    "stage_changed",
+                    **{"from": Stage.NEW, "to": Stage.ATTEMPTING_CONTACT},
+                )
             sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
         outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead_id, ref="alert")
@@ -126,7 +132,14 @@ class ManagersOnly:
     pass
 
 
-EscalationResult = Reassigned | AlreadyHandled | ManagersOnly | NotAllowed
+@dataclass(frozen=True)
+class NobodyElse:
+    """Reassign now found no other SDR available: the lead stays where it is."""
+
+    owner_id: str
+
+
+EscalationResult = Reassigned | AlreadyHandled | ManagersOnly | NotAllowed | NobodyElse
 
 
 def act_on_escalation(
@@ -143,7 +156,7 @@ def act_on_escalation(
     if not take and not config.is_manager(actor_id):
         return ManagersOnly()
     with write_session(engine) as session:
-        lead = lead_store.get_lead(session, lead_id)
+        lead = lead_store.lock_lead(session, lead_id)
         if lead is None:
             raise LeadNotFound(lead_id)
         if lead.idle_period != period or not lead.is_open:
@@ -152,7 +165,13 @@ def act_on_escalation(
         why = (
             f"taken from an escalation by {member.name}" if take else f"reassigned from an escalation by {member.name}"
         )
-        change = sla.reassign_lead(session, lead, config, now, actor=actor_id, why=why, to=actor_id if take else None)
+        if take:
+            to = (actor_id, f"Taken by {member.name}")
+        else:
+            to = sla.pick_next_owner(session, lead, config, now, automatic=False)
+            if to[0] == lead.owner_id:
+                return NobodyElse(owner_id=lead.owner_id)
+        change = sla.reassign_lead(session, lead, config, now, actor=actor_id, why=why, to=to)
         resolved = escalation_message(
             lead, owner=escalated_owner, resolved=f"Now owned by <@{change.new_owner}> ({escape(why)})."
         )

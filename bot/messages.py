@@ -289,11 +289,18 @@ def first_touch_breached(lead: Lead, sla: timedelta) -> SlackMessage:
 
 
 def escalation(
-    lead: Lead, idle: str | None = None, *, owner: str | None = None, resolved: str | None = None
+    lead: Lead,
+    idle: str | None = None,
+    *,
+    owner: str | None = None,
+    resolved: str | None = None,
+    stays_with_fallback: bool = False,
 ) -> SlackMessage:
     """Posted in the escalations channel; managers reassign the lead or take it from here."""
     quiet = f"No activity for {idle}" if idle else "No activity"
     text = f"{quiet} on {escape(lead_title(lead))}, owned by <@{owner or lead.owner_id}>."
+    if stays_with_fallback:
+        text += " It is with the fallback owner and will not be moved again by itself: take it or reassign it."
     blocks: list = [
         SectionBlock(text=_mrkdwn(f"🚨 *Escalation:* {text}")),
         ContextBlock(

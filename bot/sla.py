@@ -80,6 +80,8 @@ def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datet
     lead.idle_period += 1
     lead.last_activity_at = now
     session.add(lead)
+    if lead.stage == Stage.SQL:  # an SQL waits on its AE's clock; the SDR's idle clocks start again on Reject
+        return
     _schedule(session, lead, _idle_deadlines(lead, config, now, calendar_for(config, lead.owner_id)), now)
 
 
@@ -125,10 +127,15 @@ class Reassignment:
     reason: str
 
 
-def pick_next_owner(session: Session, lead: Lead, config: Config, now: datetime) -> tuple[str, str]:
-    """The next available SDR after the current owner (never the same one), or the fallback."""
+def pick_next_owner(
+    session: Session, lead: Lead, config: Config, now: datetime, *, automatic: bool = True
+) -> tuple[str, str]:
+    """The next available SDR after the current owner (never the same one), or the fallback.
+
+    `max_reassignments` bounds the sweep's moves; a manager's Reassign now looks for an SDR whatever the count.
+    """
     fallback = config.member(config.routing.fallback)
-    if lead.reassign_count >= config.sla.max_reassignments:
+    if automatic and lead.reassign_count >= config.sla.max_reassignments:
         return fallback.slack_id, (
             f"Reassigned {lead.reassign_count} times already, so it went to the fallback owner ({fallback.name})"
         )
@@ -139,18 +146,22 @@ def pick_next_owner(session: Session, lead: Lead, config: Config, now: datetime)
 
 
 def reassign_lead(
-    session: Session, lead: Lead, config: Config, now: datetime, *, actor: str, why: str, to: str | None = None
+    session: Session,
+    lead: Lead,
+    config: Config,
+    now: datetime,
+    *,
+    actor: str,
+    why: str,
+    to: tuple[str, str],
 ) -> Reassignment:
-    """Give the lead a new owner, tell the old owner, the new owner and the managers, restart the clocks.
+    """Give the lead to `to` (owner, reason), tell the old owner, the new owner and the managers, restart the clocks.
 
     The rotation pointer is left where it is: a reassigned lead does not use up the new owner's
     regular turn, so the old owner's turn is in effect credited back to the pool.
     """
     old_owner = lead.owner_id
-    if to is None:
-        new_owner, reason = pick_next_owner(session, lead, config, now)
-    else:
-        new_owner, reason = to, f"Taken by {config.member(to).name if config.member(to) else to}"
+    new_owner, reason = to
     stop_all_clocks(session, lead)
     if old_owner and old_owner != new_owner:
         # Credit the old owner's turn back: the lead they lost no longer counts against their share.
@@ -209,7 +220,7 @@ def _manager_ids(config: Config) -> list[str]:
 
 def fire_timer(session: Session, timer: Timer, config: Config, now: datetime) -> str:
     """Act on one claimed timer inside its claim's transaction. Returns what was done, for logs and tests."""
-    lead = lead_store.get_lead(session, timer.lead_id)
+    lead = lead_store.lock_lead(session, timer.lead_id)
     if lead is None or not lead.is_open:
         return "skipped: lead closed"
     if timer.kind in TimerKind.FIRST_TOUCH:
@@ -223,9 +234,7 @@ def fire_timer(session: Session, timer: Timer, config: Config, now: datetime) ->
             return "skipped: activity since"
         if timer.kind == TimerKind.ESCALATE:
             return _escalate(session, lead, config, now)
-        idle = now - (lead.last_activity_at or lead.created_at)
-        reassign_lead(session, lead, config, now, actor="system", why=f"no activity for {_ago(idle)}")
-        return "reassigned"
+        return _reassign_idle(session, lead, config, now)
     if timer.kind in TimerKind.AE:
         if lead.stage != Stage.SQL or lead.ae_id is None:
             return "skipped: no SQL waiting"
@@ -265,12 +274,24 @@ def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: d
     return "breached"
 
 
-def _escalate(session: Session, lead: Lead, config: Config, now: datetime) -> str:
+def _reassign_idle(session: Session, lead: Lead, config: Config, now: datetime) -> str:
+    """`reassign_after` with no activity: the next SDR; a lead already with the fallback stays and is escalated."""
+    idle = now - (lead.last_activity_at or lead.created_at)
+    new_owner, reason = pick_next_owner(session, lead, config, now)
+    if new_owner == lead.owner_id:  # the fallback owner, with nobody else to move it to
+        return _escalate(session, lead, config, now, stays_with_fallback=True)
+    reassign_lead(
+        session, lead, config, now, actor="system", why=f"no activity for {_ago(idle)}", to=(new_owner, reason)
+    )
+    return "reassigned"
+
+
+def _escalate(session: Session, lead: Lead, config: Config, now: datetime, stays_with_fallback: bool = False) -> str:
     idle = now - (lead.last_activity_at or lead.created_at)
     lead_store.log_activity(
         session, lead.id, now, "system", "escalated", owner=lead.owner_id, idle_seconds=int(idle.total_seconds())
     )
-    message = messages.escalation(lead, _ago(idle))
+    message = messages.escalation(lead, _ago(idle), stays_with_fallback=stays_with_fallback)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",

@@ -11,6 +11,7 @@ from bot.lead_actions import (
     AlreadyHandled,
     AlreadyLogged,
     ManagersOnly,
+    NobodyElse,
     NotAllowed,
     Reassigned,
     TouchLogged,
@@ -82,6 +83,8 @@ def _on_escalation(ack: Ack, body: dict, respond: Respond, context: BoltContext,
         ephemeral(respond, "Only a manager can reassign a lead from here. You can *Take it* yourself.")
     elif isinstance(result, NotAllowed):
         ephemeral(respond, "Only managers and SDRs on the Leadbot team can take a lead.")
+    elif isinstance(result, NobodyElse):
+        ephemeral(respond, f"No other SDR is available right now, so the lead stays with <@{result.owner_id}>.")
 
 
 def on_reassign_now(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:

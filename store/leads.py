@@ -5,18 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, text, update
+from sqlalchemy import case, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from store.models import Activity, Lead, Stage, StatsChange
 
 
 def find_open_by_email(session: Session, email_norm: str) -> Lead | None:
-    return session.exec(select(Lead).where(Lead.email_norm == email_norm, Lead.is_open)).first()
+    """The open lead of this address, locked for the rest of the transaction (a resubmission changes it)."""
+    query = select(Lead).where(Lead.email_norm == email_norm, Lead.is_open).with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 def get_lead(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
+
+
+def lock_lead(session: Session, lead_id: int) -> Lead | None:
+    """The lead as committed now, locked until the caller's transaction ends; None if there is no such lead.
+
+    Every change a click or a timer makes starts here, so two of them on one lead run one after the other
+    and the second sees what the first did. On PostgreSQL this is SELECT ... FOR UPDATE (READ COMMITTED
+    lets transactions interleave otherwise); on SQLite the write transaction already holds the one lock.
+    Lock order everywhere: the lead first, then its timers, then a rotation row.
+    """
+    query = select(Lead).where(Lead.id == lead_id).with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 def insert_lead(session: Session, lead: Lead) -> Lead:
@@ -89,7 +103,8 @@ def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datet
             "first_touch_at": at,
             "first_touch_by": actor,
             "first_touch_via": via,
-            "stage": Stage.ATTEMPTING_CONTACT,
+            # Only a New lead moves to Attempting Contact: one already Engaged or an SQL keeps its stage.
+            "stage": case((col(Lead.stage) == Stage.NEW, Stage.ATTEMPTING_CONTACT), else_=col(Lead.stage)),
         }
     result = session.exec(
         update(Lead)

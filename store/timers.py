@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from store.models import Timer
+from store.models import Lead, Timer
 
 
 def schedule(session: Session, *, lead_id: int, period: int, due: dict[str, datetime], now: datetime) -> None:
@@ -34,32 +34,52 @@ def cancel(session: Session, lead_id: int, kinds: tuple[str, ...] | None = None)
 
 
 def claim_next_due(session: Session, now: datetime) -> Timer | None:
-    """The most overdue pending timer, marked fired; None when nothing is due.
+    """The most overdue pending timer, marked fired, with its lead locked; None when nothing is due.
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so racing sweepers take different rows. SQLite: the
-    caller's BEGIN IMMEDIATE already excludes other writers. Either way the guarded update makes
-    a second claim of the same row impossible.
+    The lead is locked first, as every click locks it first (locking the timer first would deadlock
+    with a click that holds the lead and cancels its timers). PostgreSQL: FOR UPDATE OF lead SKIP
+    LOCKED, so racing sweepers take different leads; when every due timer's lead is held for a moment
+    (a click, the relay noting where a message went, another sweeper), wait for the first of them
+    instead of leaving its timers to the next tick. SQLite: the caller's BEGIN IMMEDIATE already
+    excludes other writers. Either way the guarded update makes a second claim of a row impossible.
     """
-    query = (
+    due = (
         select(Timer)
+        .join(Lead, col(Lead.id) == col(Timer.lead_id))
         .where(col(Timer.state) == "pending", col(Timer.due_at) <= now)
         .order_by(col(Timer.due_at), col(Timer.id))
         .limit(1)
+        .execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    timer = session.exec(query).first()
-    if timer is None:
-        return None
+    if session.get_bind().dialect.name != "postgresql":
+        timer = session.exec(due).first()
+        return timer if timer is not None and _mark_fired(session, timer, now) else None
+    while True:
+        timer = session.exec(due.with_for_update(skip_locked=True, of=Lead)).first()
+        if timer is None:
+            waiting = session.exec(due).first()
+            if waiting is None:
+                return None
+            session.exec(select(Lead.id).where(col(Lead.id) == waiting.lead_id).with_for_update())
+            timer = session.exec(due.where(col(Timer.lead_id) == waiting.lead_id)).first()
+            if timer is None:
+                continue  # another sweeper fired that lead's due timers meanwhile
+        if _mark_fired(session, timer, now):
+            return timer
+        # Read before another sweeper's firing of it committed (only the lead row is re-read under the
+        # lock, not the timer): another sweeper made progress, so look again.
+
+
+def _mark_fired(session: Session, timer: Timer, now: datetime) -> bool:
     claimed = session.exec(
         update(Timer)
         .where(col(Timer.id) == timer.id, col(Timer.state) == "pending")
         .values(state="fired", fired_at=now)
     ).rowcount
     if claimed != 1:
-        return None
+        return False
     session.refresh(timer)
-    return timer
+    return True
 
 
 def pending_for_lead(session: Session, lead_id: int) -> list[Timer]:

@@ -402,3 +402,30 @@ def test_with_no_active_ae_the_sql_goes_to_the_fallback(engine, clock):
     )
 
     assert result.lead.ae_id == "U0MGR1"
+
+
+def test_a_first_touch_that_lands_after_the_qualify_keeps_the_sql_and_its_clocks(engine, clock):
+    from bot.actions import ContactMethod
+    from bot.app import prepare_database
+    from bot.handoff import accept_sql, qualify_as_sql
+    from bot.intake import accept_lead, parse_lead
+    from bot.lead_actions import TouchLogged, log_touch
+
+    config = make_config()
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead(LEAD)).lead
+    fields = {k: v for k, v in QUALIFIED.items() if k != "notes"}
+    qualify_as_sql(engine, config, clock, lead_id=lead.id, actor_id="U0SDR1", notes="Ready", fields=fields)
+
+    # The Contacted click was sent first but is handled second (Slack delivers clicks concurrently).
+    touch = log_touch(engine, config, clock, lead_id=lead.id, actor_id="U0SDR1", via=ContactMethod.CALL, number=1)
+
+    assert isinstance(touch, TouchLogged)
+    with read_session(engine) as session:
+        stored = lead_store.get_lead(session, lead.id)
+        pending = {t.kind for t in timer_store.pending_for_lead(session, lead.id)}
+        kinds = [a.kind for a in lead_store.activities(session, lead.id)]
+    assert (stored.stage, stored.first_touch_via) == ("sql", "call")
+    assert pending == {"ae_reminder", "ae_escalate"}, "the AE's clock only: no SDR escalation for an SQL"
+    assert kinds.count("stage_changed") == 1  # to SQL; never back to Attempting Contact
+    assert accept_sql(engine, config, clock, lead_id=lead.id, actor_id="U0AE1").lead.stage == "accepted"

@@ -12,6 +12,7 @@ from bot.cli import main
 from bot.handoff import accept_sql, qualify_as_sql
 from bot.leadstats import parse_request, report_text
 from store.db import read_session
+from store.models import Lead
 from tests.conftest import MINIMAL_CONFIG, eventually
 
 PERSONAL = ["sam.quill@acme-rockets.com", "Samantha", "Quill", "Acme Rockets", "555 123 4567", "acme-rockets", "garage"]
@@ -29,6 +30,11 @@ def _numbers(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(("• Leads in", "• Time to first", "• Lead → MQL"))]
 
 
+def _touched(engine, lead_id: int) -> bool:
+    with read_session(engine) as session:
+        return session.get(Lead, lead_id).touch_count == 1
+
+
 def test_forget_erases_a_person_everywhere_and_keeps_their_counts(bot, database_url, tmp_path, monkeypatch, capsys):
     person = {
         "email": "Sam.Quill@acme-rockets.com",
@@ -41,6 +47,7 @@ def test_forget_erases_a_person_everywhere_and_keeps_their_counts(bot, database_
     _, first = bot.post_lead(person)
     bot.click_contacted(first["id"], "U0SDR1")
     config = bot.leadbot.config
+    eventually(lambda: _touched(bot.engine, first["id"]))  # the click is handled after its ack
     qualify_as_sql(
         bot.engine, config, bot.clock, lead_id=first["id"], actor_id="U0SDR1", notes="Samantha", fields=QUALIFIED
     )

@@ -252,7 +252,7 @@ def test_a_manager_sets_a_rep_away_until_a_date_and_others_cannot(bot):
 
 
 def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
-    from bot.sla import reassign_lead
+    from bot.sla import pick_next_owner, reassign_lead
     from store import leads as lead_store
 
     config = config_with(sla={})
@@ -263,7 +263,8 @@ def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
 
     with write_session(engine) as session:
         stored = lead_store.get_lead(session, lead.id)
-        reassign_lead(session, stored, config, clock.now(), actor="system", why="test")
+        to = pick_next_owner(session, stored, config, clock.now())
+        reassign_lead(session, stored, config, clock.now(), actor="system", why="test", to=to)
 
     with write_session(engine) as session:
         assert rotation_store.lock_rotation(session, "rule:Enterprise").counts == {lead.owner_id: 0}

@@ -132,6 +132,20 @@ def test_after_max_reassignments_the_lead_goes_to_the_fallback(bot):
 
     assert owners == ["U0SDR2", "U0SDR1", "U0MGR1"]  # never the same one twice in a row, then the fallback
     assert "fallback owner (Morgan Lee)" in _lead(bot, body["id"]).routing_reason
+    bot.channel_messages("D0MGR1", 1)
+
+    # At the fallback it stays: another idle day escalates it to the managers instead of alerting the fallback again.
+    result = bot.sweep(24 * HOUR)
+
+    assert (result.outcomes["reassigned"], result.outcomes["escalated"]) == (0, 2)
+    lead = _lead(bot, body["id"])
+    assert (lead.owner_id, lead.reassign_count) == ("U0MGR1", 3)
+    assert _kinds(bot, body["id"]).count("reassigned") == 3
+    last = bot.channel_messages("C0ESCALATE", 8)[-1]
+    assert "with the fallback owner and will not be moved again by itself" in last["text"]
+    assert any(b["type"] == "actions" for b in last["blocks"]), "a manager can still take it or reassign it"
+    assert len(bot.channel_messages("D0MGR1", 1)) == 1, "no second alert to the fallback"
+    assert bot.sweep(72 * HOUR).fired == 0, "and nothing fires again until someone acts"
 
 
 @pytest.fixture
