@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class LeadAction(StrEnum):
@@ -64,14 +65,19 @@ class ContactMethod(StrEnum):
         return {"call": "Call", "email": "Email", "linkedin": "LinkedIn", "other": "Other"}[self.value]
 
 
+# Ids as the database can hold them (a 32-bit key): anything else in a button is tampered with or garbled.
+LeadId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Counter = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
 class ContactChoice(BaseModel):
     """The value of one option in the Contacted menu (Slack allows 150 characters)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lead_id: int
+    lead_id: LeadId
     via: ContactMethod
-    touch: int = 1  # the touch this choice records: 1 is the first touch
+    touch: Annotated[int, Field(ge=1, le=2**31 - 1)] = 1  # the touch this choice records: 1 is the first touch
 
 
 class EscalationChoice(BaseModel):
@@ -79,8 +85,8 @@ class EscalationChoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lead_id: int
-    period: int
+    lead_id: LeadId
+    period: Counter
 
 
 class LeadRef(BaseModel):
@@ -88,5 +94,5 @@ class LeadRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lead_id: int
-    stage: str
+    lead_id: LeadId
+    stage: Annotated[str, Field(max_length=32)]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.durations import parse_duration
+from bot.team import UnknownMember, find_member, names_a_member
 from store import routing as rotation_store
 from store.db import write_session
-
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 @dataclass(frozen=True)
@@ -32,8 +30,11 @@ def parse_availability(words: list[str], actor_id: str, config: Config, now: dat
     """`away [@rep] [until]` or `back [@rep]`, where until is 2h, 3d or a date such as 2026-12-01."""
     verb, rest = words[0], words[1:]
     target = actor_id
-    if rest and (mention := _MENTION.match(rest[0])):
-        target, rest = mention.group(1), rest[1:]
+    if rest and names_a_member(rest[0]):
+        try:
+            target, rest = find_member(config, rest[0]).slack_id, rest[1:]
+        except UnknownMember as exc:
+            raise AvailabilityError(str(exc)) from None
     if config.member(target) is None:
         raise AvailabilityError(f"<@{target}> is not on the Leadbot team.")
     if target != actor_id and not config.is_manager(actor_id):
@@ -47,17 +48,25 @@ def parse_availability(words: list[str], actor_id: str, config: Config, now: dat
     return AvailabilityChange(target, away=True, until=_until(rest[0], config, now) if rest else None)
 
 
+# Away for longer than this is not an absence but leaving the team: set `active: false` in the config.
+LONGEST_AWAY = timedelta(days=366)
+
+
 def _until(word: str, config: Config, now: datetime) -> datetime:
     try:
         day = date.fromisoformat(word)
     except ValueError:
         try:
-            return now + parse_duration(word)
-        except ValueError:
+            away_for = parse_duration(word)
+        except (ValueError, OverflowError):
             raise AvailabilityError(f"`{word[:20]}` is not a time: write 2h, 3d or a date such as 2026-12-01") from None
-    back = datetime.combine(day, time(0), config.tz)  # back at the start of that day, in the team's zone
-    if back <= now:
-        raise AvailabilityError(f"{word} is already past.")
+        back = now + away_for if away_for <= LONGEST_AWAY else None
+    else:
+        back = datetime.combine(day, time(0), config.tz)  # back at the start of that day, in the team's zone
+        if back <= now:
+            raise AvailabilityError(f"{word} is already past.")
+    if back is None or back - now > LONGEST_AWAY:
+        raise AvailabilityError(f"`{word[:20]}` is more than a year away: away for at most a year at a time.")
     return back
 
 

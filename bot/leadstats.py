@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.durations import format_duration
 from bot.messages import escape
 from bot.sources import UNKNOWN
+from bot.team import UnknownMember, find_member, names_a_member
 from store import stats
 from store.db import read_session, write_session
 
@@ -25,7 +26,6 @@ USAGE = (
     "Usage: `/leadstats [today|7d|30d|90d|this-month|last-month|YYYY-MM-DD..YYYY-MM-DD] "
     "[team|@rep|source:NAME] [public] [chart]`"
 )
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
@@ -82,10 +82,11 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
             label = f"{first_day.isoformat()} to {last_day.isoformat()}"
         elif lowered == "team":
             scope, scope_label = stats.Scope(), "the team"
-        elif match := _MENTION.match(word):
-            member = config.member(match.group(1))
-            if member is None:
-                raise UsageError(f"<@{match.group(1)}> is not on the Leadbot team. {USAGE}")
+        elif names_a_member(word):
+            try:
+                member = find_member(config, word)
+            except UnknownMember as exc:
+                raise UsageError(f"{exc} {USAGE}") from None
             scope, scope_label = stats.Scope(owner_id=member.slack_id), member.name
         elif lowered.startswith("source:") and len(word) > len("source:"):
             name = word.split(":", 1)[1]

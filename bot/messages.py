@@ -441,6 +441,17 @@ def _modal(callback: Modal, title: str, submit: str, lead: Lead, blocks: list) -
     return view.to_dict()
 
 
+def notice_modal(text: str) -> dict:
+    """What a submitted modal turns into when the problem is not one of its fields: what happened, and Close."""
+    view = View(
+        type="modal",
+        title=PlainTextObject(text="Leadbot"),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=_mrkdwn(text))],
+    )
+    return view.to_dict()
+
+
 def qualify_modal(lead: Lead, config: Config) -> dict:
     fields = [_text_input(f.id, f.label, optional=not f.required) for f in config.qualification.fields]
     return _modal(

@@ -19,6 +19,7 @@ from bot.lead_actions import (
     log_touch,
 )
 from bot.messages import slack_date
+from handlers.errors import answers_refusals
 from handlers.payloads import BadPayload, ContactedClick, EscalationClick
 
 OUTDATED = "That control is out of date or unreadable, so nothing was changed. Use the latest lead message."
@@ -28,6 +29,7 @@ def ephemeral(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+@answers_refusals
 def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
     ack()
     try:
@@ -87,14 +89,17 @@ def _on_escalation(ack: Ack, body: dict, respond: Respond, context: BoltContext,
         ephemeral(respond, f"No other SDR is available right now, so the lead stays with <@{result.owner_id}>.")
 
 
+@answers_refusals
 def on_reassign_now(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
     _on_escalation(ack, body, respond, context, take=False)
 
 
+@answers_refusals
 def on_take_it(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
     _on_escalation(ack, body, respond, context, take=True)
 
 
+@answers_refusals
 def on_unknown_action(ack: Ack, respond: Respond) -> None:
     ack()
     ephemeral(respond, "Leadbot doesn't know that button (it may be from an older version), so nothing was changed.")

@@ -1,18 +1,52 @@
-"""One error handler: domain errors become a polite message to the person who clicked."""
+"""Errors in listeners: domain errors answered where they happen, anything else by one global handler.
+
+A listener must not raise after `ack()`: Bolt's thread runner then forgets the ack and holds Slack's
+request for its full 3-second timeout, and the person sees two messages. So a domain error (a lead that
+no longer exists, a closed lead) is answered by the listener's own decorator, privately, and the
+listener returns. Only real failures reach `on_error`.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from slack_bolt import App
 
 from bot.lead_actions import LeadbotError
+from bot.messages import notice_modal
 
 log = logging.getLogger(__name__)
 
 
+def answers_refusals(listener):
+    """For clicks (acked first): a LeadbotError becomes an ephemeral message to the person who clicked."""
+
+    @functools.wraps(listener)  # Bolt injects arguments by the wrapped function's parameter names
+    def answered(**kwargs):
+        try:
+            return listener(**kwargs)
+        except LeadbotError as error:
+            kwargs["respond"](text=error.user_message, response_type="ephemeral", replace_original=False)
+
+    return answered
+
+
+def answers_modal_refusals(listener):
+    """For modal submissions (acked with the outcome): a LeadbotError replaces the modal with what happened."""
+
+    @functools.wraps(listener)
+    def answered(**kwargs):
+        try:
+            return listener(**kwargs)
+        except LeadbotError as error:
+            kwargs["ack"](response_action="update", view=notice_modal(error.user_message))
+
+    return answered
+
+
 def on_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:
-    if isinstance(error, LeadbotError):
+    if isinstance(error, LeadbotError):  # a listener without its decorator: still polite, if slower
         message = error.user_message
     else:
         logger.exception("listener failed", exc_info=error)

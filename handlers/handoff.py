@@ -23,8 +23,9 @@ from bot.handoff import (
     reject_sql,
 )
 from bot.lead_actions import NotAllowed
-from bot.messages import accept_modal, disqualify_modal, qualify_modal, reject_modal
+from bot.messages import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
 from handlers.actions import OUTDATED, ephemeral
+from handlers.errors import answers_modal_refusals, answers_refusals
 from handlers.payloads import BadPayload, LeadButtonClick, ModalSubmission
 from store.models import Stage
 
@@ -49,6 +50,7 @@ def _click(body: dict, respond: Respond) -> LeadButtonClick | None:
 
 
 # -- SDR buttons on the DM ------------------------------------------------------------------------------
+@answers_refusals
 def on_engaged(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
     ack()
     click = _click(body, respond)
@@ -78,17 +80,20 @@ def _open_sdr_modal(body, respond, context, client: WebClient, stages, build) ->
     client.views_open(trigger_id=click.trigger_id, view=build(lead, leadbot.config))
 
 
+@answers_refusals
 def on_qualify(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
     ack()  # the trigger_id lives 3 seconds: open the modal right after the check
     _open_sdr_modal(body, respond, context, client, (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL), qualify_modal)
 
 
+@answers_refusals
 def on_disqualify(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
     ack()
     _open_sdr_modal(body, respond, context, client, WORKING, lambda lead, _config: disqualify_modal(lead))
 
 
 # -- AE buttons on the handoff message --------------------------------------------------------------------
+@answers_refusals
 def on_accept(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
     ack()
     click = _click(body, respond)
@@ -107,6 +112,7 @@ def on_accept(ack: Ack, body: dict, respond: Respond, context: BoltContext, clie
         ephemeral(respond, _refusal(result, deciding=True))
 
 
+@answers_refusals
 def on_reject(ack: Ack, body: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
     ack()
     click = _click(body, respond)
@@ -121,27 +127,37 @@ def on_reject(ack: Ack, body: dict, respond: Respond, context: BoltContext, clie
 
 
 # -- modal submissions ---------------------------------------------------------------------------------
-def _answer(ack: Ack, result, context: BoltContext, first_block: str) -> None:
-    """Close the modal on success; otherwise keep it open with the problem shown on the right input."""
+FORM_OUTDATED = "This form is out of date or unreadable, so nothing was changed. Close it and use the latest message."
+
+
+def _answer(ack: Ack, result, context: BoltContext, form: ModalSubmission, *, deciding: bool = False) -> None:
+    """Close the modal on success; show a field's problem on that field; otherwise say what happened instead."""
     if isinstance(result, Done):
         ack()
         context["leadbot"].relay.kick()
-    elif isinstance(result, Invalid):
-        ack(response_action="errors", errors=result.errors)
-    else:
-        ack(response_action="errors", errors={first_block: _refusal(result, deciding=first_block == "reason")})
+        return
+    if isinstance(result, Invalid):
+        # Slack shows an error only on an input block of the submitted view; any other key breaks the answer.
+        on_fields = {block: text for block, text in result.errors.items() if block in form.inputs}
+        if on_fields:
+            ack(response_action="errors", errors=on_fields)
+        else:
+            ack(response_action="update", view=notice_modal(" ".join(result.errors.values())))
+        return
+    ack(response_action="update", view=notice_modal(_refusal(result, deciding=deciding)))
 
 
-def _submission(ack: Ack, body: dict, first_block: str) -> ModalSubmission | None:
+def _submission(ack: Ack, body: dict) -> ModalSubmission | None:
     try:
         return ModalSubmission.parse(body)
     except BadPayload:
-        ack(response_action="errors", errors={first_block: "This form is out of date; close it and try again."})
+        ack(response_action="update", view=notice_modal(FORM_OUTDATED))
         return None
 
 
+@answers_modal_refusals
 def on_qualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
-    form = _submission(ack, body, "notes")
+    form = _submission(ack, body)
     if form is None:
         return
     leadbot = context["leadbot"]
@@ -155,12 +171,12 @@ def on_qualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
         notes=form.values.get("notes", ""),
         fields=fields,
     )
-    _answer(ack, result, context, "notes")
+    _answer(ack, result, context, form)
 
 
-def _reason_submitted(ack: Ack, body: dict, context: BoltContext, rule) -> None:
+def _reason_submitted(ack: Ack, body: dict, context: BoltContext, rule, deciding: bool) -> None:
     """Disqualify and Reject: a reason code and notes, then the rule decides."""
-    form = _submission(ack, body, "reason")
+    form = _submission(ack, body)
     if form is None:
         return
     leadbot = context["leadbot"]
@@ -173,38 +189,41 @@ def _reason_submitted(ack: Ack, body: dict, context: BoltContext, rule) -> None:
         reason=form.values.get("reason", ""),
         notes=form.values.get("notes", ""),
     )
-    _answer(ack, result, context, "reason")
+    _answer(ack, result, context, form, deciding=deciding)
 
 
+@answers_modal_refusals
 def on_disqualify_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
-    _reason_submitted(ack, body, context, disqualify)
+    _reason_submitted(ack, body, context, disqualify, deciding=False)
 
 
+@answers_modal_refusals
 def on_reject_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
-    _reason_submitted(ack, body, context, reject_sql)
+    _reason_submitted(ack, body, context, reject_sql, deciding=True)
 
 
+@answers_modal_refusals
 def on_accept_submitted(ack: Ack, body: dict, context: BoltContext) -> None:
-    leadbot = context["leadbot"]
-    first = leadbot.config.opportunity.required_fields[0].id if leadbot.config.opportunity.required_fields else "x"
-    form = _submission(ack, body, first)
+    form = _submission(ack, body)
     if form is None:
         return
+    leadbot = context["leadbot"]
     result = accept_sql(
         leadbot.engine,
         leadbot.config,
         leadbot.clock,
         lead_id=form.ref.lead_id,
         actor_id=form.user_id,
-        extra=form.values,
+        extra={k: v for k, v in form.values.items() if k in form.inputs},
     )
     if isinstance(result, NeedsFields):  # nothing typed at all
         result = Invalid(
             {f: "Required for the opportunity." for f in missing_opportunity_fields(result.lead, leadbot.config)}
         )
-    _answer(ack, result, context, first)
+    _answer(ack, result, context, form, deciding=True)
 
 
+@answers_refusals
 def on_claim(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
     ack()
     click = _click(body, respond)

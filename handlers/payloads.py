@@ -73,6 +73,7 @@ class ModalSubmission:
     user_id: str
     ref: LeadRef
     values: dict[str, str]
+    inputs: frozenset[str]  # block_ids of the view's input blocks: the only keys an `errors` answer may name
 
     @classmethod
     def parse(cls, body: dict) -> ModalSubmission:
@@ -85,9 +86,12 @@ class ModalSubmission:
                     option = element.get("selected_option")
                     value = option.get("value") if isinstance(option, dict) else element.get("value")
                     values[block_id] = value if isinstance(value, str) else ""
+            inputs = frozenset(
+                b["block_id"] for b in view.get("blocks") or [] if isinstance(b, dict) and b.get("type") == "input"
+            )
         except (KeyError, TypeError, AttributeError, ValidationError) as exc:
             raise BadPayload(f"unreadable modal submission: {exc}") from None
-        return cls(user_id=_user_id(body), ref=ref, values=values)
+        return cls(user_id=_user_id(body), ref=ref, values=values, inputs=inputs)
 
 
 def envelope_problem(body: dict) -> str | None:

@@ -222,7 +222,7 @@ def test_qualify_submitted_twice_at_once_hands_off_once(bot):
     assert all(status == 200 for status, _ in answers)
     refused = [json.loads(body) for _, body in answers if body]
     assert len(refused) == len(ids)  # one submission per lead wins and closes its modal; the other is told
-    assert all("already an SQL" in next(iter(r["errors"].values())) for r in refused)
+    assert all(r["response_action"] == "update" and "already an SQL" in json.dumps(r["view"]) for r in refused)
     for lead_id in ids:
         assert _kinds(bot, lead_id)["handed_off"] == 1
     with read_session(bot.engine) as session:

@@ -317,7 +317,10 @@ def test_a_later_sql_from_the_same_company_goes_to_the_ae_who_owns_its_opportuni
 def bot_config(request):
     data = yaml.safe_load(MINIMAL_CONFIG)
     if request.node.get_closest_marker("opportunity_fields"):
-        data["opportunity"] = {"required_fields": [{"id": "amount", "label": "Amount"}]}
+        # `budget` comes from the qualification, so the Accept modal asks only for `amount`.
+        data["opportunity"] = {
+            "required_fields": [{"id": "budget", "label": "Budget"}, {"id": "amount", "label": "Amount"}]
+        }
     if request.node.get_closest_marker("two_aes"):
         data["team"].insert(3, {"slack_id": "U0AE2", "name": "Bo Chen", "role": "ae"})
     return make_config(**data)
@@ -339,6 +342,24 @@ def test_accept_asks_for_the_opportunitys_required_fields_when_they_are_unknown(
     assert (status, answer) == (200, {})
     [opportunity] = _opportunities(bot)
     assert opportunity.fields["amount"] == "36000"
+
+
+@pytest.mark.opportunity_fields
+def test_an_accept_modal_that_can_no_longer_succeed_says_why_in_the_modal_not_on_a_missing_field(bot):
+    lead_id, _, handoff = _qualified(bot)
+    _press(bot, "U0AE1", handoff, "handoff.accept")
+    view = _modal(bot, 2)
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["amount"]
+    _press(bot, "U0MGR1", handoff, "handoff.reject")  # meanwhile a manager sends the SQL back
+    status, answer = _submit(bot, "U0MGR1", _modal(bot, 3), {"reason": "bad_timing", "notes": ""})
+    assert (status, answer) == (200, {})
+
+    status, answer = _submit(bot, "U0AE1", view, {"amount": "36000"})
+
+    # Slack shows "We had some trouble connecting" for errors on a block the view does not have.
+    assert answer["response_action"] == "update"
+    assert "Nothing was changed: it is now Engaged" in json.dumps(answer["view"]["blocks"])
+    assert _opportunities(bot) == []
 
 
 @pytest.mark.two_aes

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from bot.actions import ContactMethod
 from bot.app import prepare_database
@@ -15,7 +16,7 @@ from bot.lead_actions import log_touch
 from bot.leadstats import UsageError, parse_request, report_text
 from bot.standin.requests import post_signed, slash_command_body
 from bot.sweep import sweep
-from tests.conftest import SIGNING_SECRET, START, make_config
+from tests.conftest import MINIMAL_CONFIG, SIGNING_SECRET, START, make_config
 
 QUALIFIED = {"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"}
 
@@ -127,6 +128,22 @@ def test_reps_see_their_own_numbers_and_the_teams(engine, clock, history):
     assert parse_request("<@U0SDR1>", "U0SDR1", history, clock.now()).scope.owner_id == "U0SDR1"
     assert parse_request("team", "U0SDR1", history, clock.now()).scope.owner_id is None
     assert parse_request("<@U0SDR2> public", "U0MGR1", history, clock.now()).public
+
+
+@pytest.mark.parametrize("typed", ["<@U0SDR2|ana.silva>", "<@U0SDR2>", "@ana.silva", "@Ana", "@anasilva", "@ANA_SILVA"])
+def test_a_rep_can_be_named_as_slack_sends_a_mention_or_as_typed(typed):
+    assert parse_request(typed, "U0MGR1", make_config(), START).scope.owner_id == "U0SDR2"
+
+
+def test_a_name_that_fits_two_people_or_nobody_says_so():
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["team"].append({"slack_id": "U0SDR3", "name": "Ana Ortiz", "role": "sdr"})
+    config = make_config(team=data["team"])
+    with pytest.raises(UsageError, match="`@ana` could be Ana Silva, Ana Ortiz: mention the one you mean"):
+        parse_request("@ana", "U0MGR1", config, START)
+    assert parse_request("@ana.ortiz", "U0MGR1", config, START).scope.owner_id == "U0SDR3"
+    with pytest.raises(UsageError, match="Nobody on the Leadbot team is called `@jamie`"):
+        parse_request("@jamie", "U0MGR1", config, START)
 
 
 def _leadstats(bot, user_id: str, text: str) -> dict:

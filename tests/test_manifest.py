@@ -38,6 +38,8 @@ def test_every_command_and_event_in_the_manifest_has_a_listener(tmp_path):
     events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
 
     assert commands == ["/leadstats", "/leadbot"] and events == ["app_home_opened"]
+    # Without should_escape Slack sends "@ana.silva" as typed, never the <@U…|name> the commands read.
+    assert all(c["should_escape"] is True for c in MANIFEST["features"]["slash_commands"])
     for command in commands:
         assert any(_handles_command(listener, command) for listener in listeners), command
     for event in events:

@@ -251,6 +251,17 @@ def test_a_manager_sets_a_rep_away_until_a_date_and_others_cannot(bot):
     assert [bot.post_lead({"email": f"m{i}@n{i}.com"})[1]["owner"] for i in range(2)] == ["U0SDR1", "U0SDR1"]
 
 
+def test_people_can_be_named_as_typed_and_silly_times_get_an_answer_not_an_error(bot):
+    # Slack sends <@U…|name> with should_escape: true; a name typed without picking it arrives as typed.
+    assert _leadbot(bot, "U0MGR1", "away @ana.silva 2h").startswith("<@U0SDR2> is away until")
+    assert _leadbot(bot, "U0MGR1", "back @Ana") == "<@U0SDR2> is back: new leads are routed again."
+    assert "Nobody on the Leadbot team is called `@jamie`" in _leadbot(bot, "U0MGR1", "away @jamie")
+    for too_far in ("100000000d", "9999999999999999999999d", "2999-01-01"):
+        assert "more than a year away" in _leadbot(bot, "U0SDR1", f"away {too_far}") or "is not a time" in (
+            _leadbot(bot, "U0SDR1", f"away {too_far}")
+        ), too_far
+
+
 def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
     from bot.sla import pick_next_owner, reassign_lead
     from store import leads as lead_store
