@@ -68,9 +68,38 @@ class InvalidLead(Exception):
         self.fields = fields
 
 
+# No form or CRM nests a lead deeper than this; a deeper body is an attack on the parser, not a lead.
+MAX_NESTING = 32
+
+
+def shape_problems(data: Any) -> dict[str, str]:
+    """What no lead can carry, anywhere in the body: nesting past MAX_NESTING, or a NUL character (PostgreSQL
+    cannot store one in text, SQLite can: refused on both, so a lead is accepted or not whatever the database)."""
+    problems: dict[str, str] = {}
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]  # a stack, not recursion: the depth is what is checked
+    while stack and len(problems) < 10:
+        path, value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            problems[path or "(body)"] = f"nested deeper than {MAX_NESTING} levels"
+            continue
+        if isinstance(value, str) and "\x00" in value:
+            problems[path or "(body)"] = "contains a NUL character"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    problems[where] = "the field name contains a NUL character"
+                stack.append((where, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item, depth + 1) for i, item in enumerate(value))
+    return problems
+
+
 def parse_lead(data: Any) -> LeadIn:
     if not isinstance(data, dict):
         raise InvalidLead({"(body)": "must be a JSON object with at least an email"})
+    if problems := shape_problems(data):
+        raise InvalidLead(problems)
     try:
         return LeadIn.model_validate(data)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from bot.crm import from_hubspot, from_salesforce, hubspot_signature_ok
-from bot.intake import InvalidLead, accept_lead, parse_lead
+from bot.intake import InvalidLead, accept_lead, parse_lead, shape_problems
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from store import outbox as outbox_store
 from store.db import read_session
@@ -58,18 +58,18 @@ def create_web_app(leadbot: Leadbot) -> Flask:
 
         @web.post("/slack/events")
         def slack_events():
+            # Verified before Bolt parses the body: an unsigned body is never parsed at all (a body nested
+            # 10,000 levels deep made Bolt's parser raise RecursionError, a 500, before its own check).
+            signed = verifier.is_valid(
+                request.get_data(as_text=True),
+                request.headers.get("X-Slack-Request-Timestamp", "0"),
+                request.headers.get("X-Slack-Signature", ""),
+            )
+            if not signed:
+                return jsonify(error="invalid_request", detail="bad, missing or stale Slack signature"), 401
             try:
                 bolt_request = to_bolt_request(request)
-            except ValueError:
-                # Bolt parses before it verifies; a body it cannot parse still gets 401 unless Slack signed it.
-                body = request.get_data(as_text=True)
-                signed = verifier.is_valid(
-                    body,
-                    request.headers.get("X-Slack-Request-Timestamp", "0"),
-                    request.headers.get("X-Slack-Signature", ""),
-                )
-                if not signed:
-                    return jsonify(error="invalid_request", detail="bad or missing Slack signature"), 401
+            except (ValueError, RecursionError):
                 return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400
             return to_flask_response(leadbot.bolt.dispatch(bolt_request))
 
@@ -83,7 +83,12 @@ def create_web_app(leadbot: Leadbot) -> Flask:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             received.labels(result="invalid").inc()
             return jsonify(error="malformed_json", detail=f"the body is not valid JSON: {exc}"), 400
+        except RecursionError:
+            received.labels(result="invalid").inc()
+            return jsonify(error="malformed_json", detail="the body is nested too deeply to be a lead"), 400
         try:
+            if problems := shape_problems(data):  # before a CRM mapping reads it
+                raise InvalidLead(problems)
             lead_in = parse_lead(to_lead(data))
         except InvalidLead as exc:
             received.labels(result="invalid").inc()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
 
+from bot.intake import shape_problems
 from handlers import actions, commands, errors, events, handoff, payloads
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ def register_listeners(app: App, leadbot: Leadbot) -> None:
     def _refuse_malformed(body, next):
         # Before Bolt matches listeners, which index these fields unchecked.
         problem = payloads.envelope_problem(body) if isinstance(body, dict) else "the payload is not an object"
+        if not problem and (hostile := shape_problems(body)):  # NUL characters, absurd nesting
+            problem = "; ".join(f"{where}: {what}" for where, what in hostile.items())
         if problem:
             return BoltResponse(
                 status=400,
