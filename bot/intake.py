@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import messages, sla
 from bot.clock import Clock
@@ -21,6 +22,8 @@ from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
 from store.models import Lead, Stage
+
+log = logging.getLogger(__name__)
 
 Text = Annotated[str, Field(max_length=300)]
 
@@ -246,11 +249,21 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, 
 
 
 def accept_lead(engine: Engine, config: Config, clock: Clock, data: LeadIn) -> IntakeResult:
-    """Store the lead (or the touch on its open twin) with its assignment and alert, atomically."""
+    """Store the lead (or the touch on its open twin) with its assignment and alert, atomically.
+
+    A connection the database dropped mid-transaction (a restart, a failover, an admin terminating it)
+    rolled the whole intake back, so it is run once more on a fresh connection before the sender is told
+    503: an instance that is alive should not turn away a lead because one pooled connection died.
+    """
     try:
         return _accept_once(engine, config, clock, data)
     except IntegrityError:
         # Two posts of a new email raced on PostgreSQL; the loser finds the winner's lead now.
+        return _accept_once(engine, config, clock, data)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("intake: the database dropped the connection mid-transaction; trying once more")
         return _accept_once(engine, config, clock, data)
 
 

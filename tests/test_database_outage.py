@@ -77,3 +77,37 @@ def _leads(engine):
 
     with read_session(engine) as session:
         return session.exec(select(Lead)).all()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_terminated_mid_intake_is_retried_once_and_the_lead_stored_once(database_url, engine, bot):
+    from sqlalchemy import text
+
+    # The database drops the connection in the middle of the first lead's transaction (as a restart or an
+    # admin's pg_terminate_backend does), once: a sequence, because nothing transactional survives that.
+    with engine.begin() as connection:
+        connection.execute(text("CREATE SEQUENCE fault_once"))
+        connection.execute(
+            text(
+                "CREATE FUNCTION terminate_first_insert() RETURNS trigger AS $$ BEGIN "
+                "IF nextval('fault_once') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER fault_once BEFORE INSERT ON lead FOR EACH ROW EXECUTE FUNCTION terminate_first_insert()"
+            )
+        )
+    try:
+        status, body = bot.post_lead({"email": "mid@acme.com"})
+
+        assert status == 201, body
+        assert [lead.email for lead in _leads(engine)] == ["mid@acme.com"]
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT last_value FROM fault_once")).scalar() == 2  # it did fire
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER fault_once ON lead"))
+            connection.execute(text("DROP FUNCTION terminate_first_insert()"))
+            connection.execute(text("DROP SEQUENCE fault_once"))
