@@ -308,11 +308,20 @@ def write_csv(engine: Engine, request: StatsRequest, out) -> int:
     return written
 
 
-def chart_png(engine: Engine, request: StatsRequest) -> tuple[bytes, str]:
-    """The time-to-first-touch distribution as a PNG, with its title."""
+@dataclass(frozen=True)
+class Chart:
+    png: bytes
+    title: str
+    alt_text: str  # what a screen reader says instead of the picture
+
+
+def chart_png(engine: Engine, request: StatsRequest) -> Chart:
+    """The time-to-first-touch distribution as a PNG, with its title and the same numbers in words."""
     from bot.charts import first_touch_chart  # matplotlib loads only when someone asks for a chart
 
     with read_session(engine) as session:
         buckets = stats.first_touch_histogram(session, request.start, request.end, request.scope)
     title = f"Time to first touch: {request.scope_label}, {request.label}"
-    return first_touch_chart(buckets, title), title
+    counts = ", ".join(f"{label}: {n}" for label, n in buckets)
+    alt_text = f"Bar chart. {title}. Leads first touched in each time band: {counts}."
+    return Chart(first_touch_chart(buckets, title), title, alt_text[:1000])

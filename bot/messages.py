@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     InputBlock,
@@ -70,8 +71,20 @@ def escape(value: object) -> str:
     return _FORMATTING_MARK.sub("\u200b\\1", text)
 
 
+# What clip() never cuts in half: an entity escape() made, or Slack markup (<@U1>, <!date^…|…>, <http://…|…>).
+_UNCUTTABLE = re.compile(r"&(?:amp|lt|gt);|<[^<>\n]*>")
+
+
 def clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """At most `limit` characters, ending in … when cut; a cut through an entity or a mention moves before it."""
+    if len(value) <= limit:
+        return value
+    cut = limit - 1
+    for token in _UNCUTTABLE.finditer(value, max(0, cut - 300), cut + 300):
+        if token.start() < cut < token.end():
+            cut = token.start()
+            break
+    return value[:cut] + "…"
 
 
 def slack_date(moment: datetime, tz: ZoneInfo, fmt: str = "{date_short_pretty} at {time}") -> str:
@@ -86,11 +99,16 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
 
 
 def _field(label: str, value: object) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(f"*{label}*\n{escape(value)}", 2000))
+    # Clipped before it is escaped, so the cut lands in the text and never inside an entity.
+    return MarkdownTextObject(text=clip(f"*{label}*\n{escape(clip(str(value), 300))}", 2000))
 
 
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=PlainTextObject(text=label), action_id=action_id, value=value, style=style)
+def _button(
+    label: str, action_id: str, value: str, style: str | None = None, confirm: ConfirmObject | None = None
+) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=label), action_id=action_id, value=value, style=style, confirm=confirm
+    )
 
 
 def _decision_buttons(lead: Lead, block_id: str) -> ActionsBlock:
@@ -145,8 +163,12 @@ def first_touch_summary(lead: Lead, sla: timedelta) -> str:
     return f"{format_duration(took)} after assignment, {verdict}"
 
 
-def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) -> SlackMessage:
-    """The owner's DM for a lead. Rebuilt from the lead's current state every time it changes."""
+def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo, version: str = "0") -> SlackMessage:
+    """The owner's DM for a lead. Rebuilt from the lead's current state every time it changes.
+
+    `version` is new for every redraw: it goes into the block_id of the Contacted menu, because Slack keeps
+    a static select's last choice on screen while the block_id stays the same.
+    """
     hot = "🔥 " if lead.hot else ""
     blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"{hot}New lead: {lead_title(lead)}", 150)))]
 
@@ -211,7 +233,7 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo) 
     status = _outcome_line(lead)
     if status:
         blocks.append(SectionBlock(text=_mrkdwn(status)))
-    controls = _lead_controls(lead)
+    controls = _lead_controls(lead, f"lead:{lead.id}:actions:{version}")
     if controls:
         blocks.append(controls)
     blocks.append(ContextBlock(elements=[_mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
@@ -243,7 +265,7 @@ def _outcome_line(lead: Lead) -> str | None:
     return None
 
 
-def _lead_controls(lead: Lead) -> ActionsBlock | None:
+def _lead_controls(lead: Lead, block_id: str) -> ActionsBlock | None:
     """Only the actions that make sense from the lead's stage (none once it is handed off or closed)."""
     if not lead.is_open or lead.stage not in WORKING_STAGES:
         return None
@@ -254,13 +276,17 @@ def _lead_controls(lead: Lead) -> ActionsBlock | None:
     if lead.stage in (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL):
         elements.append(_button("Qualify as SQL", LeadAction.QUALIFY.value, value, "primary"))
     elements.append(_button("Disqualify", LeadAction.DISQUALIFY.value, value))
-    return ActionsBlock(block_id=f"lead:{lead.id}:actions", elements=elements)
+    return ActionsBlock(block_id=block_id, elements=elements)
 
 
-def alert_for(lead: Lead, config: Config) -> SlackMessage:
+def alert_for(lead: Lead, config: Config, version: str = "0") -> SlackMessage:
     """The owner's alert as the config says: the lead's SLA, the MQL threshold, the team's zone."""
     return lead_alert(
-        lead, sla=config.sla.first_touch_for(lead.hot), mql_threshold=config.scoring.mql_threshold, tz=config.tz
+        lead,
+        sla=config.sla.first_touch_for(lead.hot),
+        mql_threshold=config.scoring.mql_threshold,
+        tz=config.tz,
+        version=version,
     )
 
 
@@ -320,7 +346,20 @@ def escalation(
             ActionsBlock(
                 block_id=f"escalation:{lead.id}",
                 elements=[
-                    _button("Reassign now", EscalationAction.REASSIGN_NOW.value, value, "danger"),
+                    _button(
+                        "Reassign now",
+                        EscalationAction.REASSIGN_NOW.value,
+                        value,
+                        "danger",
+                        # It acts at once and tells three people: one more click to be sure.
+                        ConfirmObject(
+                            title="Reassign this lead?",
+                            text=f"It goes to the next available SDR now, and <@{owner or lead.owner_id}> is told.",
+                            confirm="Reassign",
+                            deny="Cancel",
+                            style="danger",
+                        ),
+                    ),
                     _button("Take it", EscalationAction.TAKE_IT.value, value, "primary"),
                 ],
             )
@@ -576,9 +615,9 @@ def home_view(name: str, leads: list[Lead], tz: ZoneInfo, now: datetime) -> dict
                 )
             )
         )
-        controls = _lead_controls(lead)
+        # A new block_id every render (see lead_alert), so a menu never shows a choice made on an older one.
+        controls = _lead_controls(lead, f"home:{lead.id}:actions:{now.timestamp():.3f}")
         if controls:
-            controls.block_id = f"home:{lead.id}:actions"
             blocks.append(controls)
     return _home(f"Open leads for {name}", blocks)
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.home import home_for
+from bot.home import publish_home
 from bot.messages import alert_for, undeliverable_notice
 from bot.metrics import Metrics
 from store import leads as lead_store
@@ -168,7 +168,7 @@ class OutboxRelay:
                 payload["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": row.id}}
             found = self._look_before_reposting(row, payload) if still_in_doubt else None
             still_in_doubt = False  # Slack answered the look-up (or refused it for good): no longer in doubt
-            response = found or self.client.api_call(row.method, json=payload)
+            response = found or self._call(row, payload)
         except PermanentFailure as exc:
             self._fail(row, str(exc))
             return False
@@ -199,6 +199,16 @@ class OutboxRelay:
             if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
         return True
+
+    def _call(self, row: OutboxMessage, payload: dict) -> dict:
+        if row.method == "views.publish" and row.payload.get("render") == "home":
+            # Rendered and published with the hash of the view it replaces: see bot.home.publish_home.
+            published = publish_home(self.engine, self.config, self.clock, self.client, row.payload["user_id"])
+            return published or {}
+        if row.method == "chat.postMessage":
+            # Lead data in a post is never unfurled: a company "website" or a link in a note previews nothing.
+            payload = {**payload, "unfurl_links": False, "unfurl_media": False}
+        return self.client.api_call(row.method, json=payload)
 
     def _look_before_reposting(self, row: OutboxMessage, payload: dict) -> dict | None:
         """The earlier post if Slack has it. If Slack refuses the look-up itself (an app installed before the
@@ -245,8 +255,7 @@ class OutboxRelay:
 
     def _resolve(self, row: OutboxMessage) -> dict:
         if row.payload.get("render") == "home":
-            user_id = row.payload["user_id"]
-            return {"user_id": user_id, "view": home_for(self.engine, self.config, self.clock.now(), user_id)}
+            return {"user_id": row.payload["user_id"]}  # rendered as it is published (_call)
         return self._resolve_lead_message(row)
 
     def _resolve_lead_message(self, row: OutboxMessage) -> dict:
@@ -265,7 +274,7 @@ class OutboxRelay:
             raise PermanentFailure("the lead this message is about is gone")
         payload = dict(row.payload)
         if payload.pop("render", None) == "lead_alert":
-            payload |= alert_for(lead, self.config).as_payload()
+            payload |= alert_for(lead, self.config, version=str(row.id)).as_payload()
         if row.method == "chat.postMessage" and row.ref == base:
             return payload
         channel, ts = self._location(lead, base)

@@ -43,14 +43,19 @@ def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext
         respond(text=help_text(), response_type="ephemeral")
         return
     if request.chart:
-        png, title = chart_png(leadbot.engine, request)
+        chart = chart_png(leadbot.engine, request)
         # Public charts go where the command was typed; otherwise to the asker's DM with Leadbot.
         if request.public:
             channel = command["channel_id"]
         else:
             channel = client.conversations_open(users=command["user_id"])["channel"]["id"]
         client.files_upload_v2(
-            channel=channel, file=png, filename="first-touch.png", title=title, initial_comment=title
+            channel=channel,
+            file=chart.png,
+            filename="first-touch.png",
+            title=chart.title,
+            initial_comment=chart.title,
+            alt_txt=chart.alt_text,
         )
         return
     respond(

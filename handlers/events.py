@@ -14,7 +14,9 @@ def on_app_home_opened(event: dict, body: dict, context: BoltContext) -> None:
     leadbot = context["leadbot"]
     if not first_delivery(leadbot.engine, leadbot.clock, body.get("event_id")):
         return  # a retried delivery of an event already handled
-    publish_home(leadbot.engine, leadbot.config, leadbot.clock, leadbot.client, event["user"])
+    view = event.get("view")
+    seen = view.get("hash") if isinstance(view, dict) and isinstance(view.get("hash"), str) else None
+    publish_home(leadbot.engine, leadbot.config, leadbot.clock, leadbot.client, event["user"], seen_hash=seen)
 
 
 def register(app: App) -> None:

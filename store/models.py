@@ -249,6 +249,17 @@ class StatsChange(SQLModel, table=True):
     lead_id: int
 
 
+class HomeView(SQLModel, table=True):
+    """The hash Slack gave the App Home Leadbot last published for a person: the next publish passes it, so a
+    render made earlier never overwrites one made later (Slack answers hash_conflict instead)."""
+
+    __tablename__ = "home_view"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    hash: str = Field(max_length=64)
+    published_at: datetime = _utc_column()
+
+
 class SlackEventDelivery(SQLModel, table=True):
     """Events API deliveries already handled: Slack retries one (X-Slack-Retry-Num) with the same event_id."""
 
@@ -323,6 +334,9 @@ class RoutingState(SQLModel, table=True):
     assigned_count: int = 0
     # Leads each rep got from this pool (weighted pools pick the rep furthest below their share).
     counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # Round robin's memory of reassignments: turns owed to a rep who lost a lead (> 0), turns a rep who was
+    # given one has had in advance (< 0). The rotation settles them, so a reassignment moves no one's share.
+    credits: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class MemberStatus(SQLModel, table=True):
@@ -345,6 +359,13 @@ class OutboxMessage(SQLModel, table=True):
         Index(
             "ix_outbox_pending",
             "next_attempt_at",
+            sqlite_where=text("sent_at IS NULL AND NOT failed"),
+            postgresql_where=text("sent_at IS NULL AND NOT failed"),
+        ),
+        # "Is a refresh for this person already waiting?" (enqueue_once) without scanning every unsent row.
+        Index(
+            "ix_outbox_pending_ref",
+            "ref",
             sqlite_where=text("sent_at IS NULL AND NOT failed"),
             postgresql_where=text("sent_at IS NULL AND NOT failed"),
         ),

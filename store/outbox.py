@@ -123,11 +123,19 @@ def enqueue_once(
     ref: str,
     not_before: datetime | None = None,
 ) -> bool:
-    """Queue a call unless one with the same ref is still waiting (refreshes coalesce); True if queued."""
+    """Queue a call unless one with the same ref is still waiting (refreshes coalesce); True if queued.
+
+    A row a relay has already claimed does not count: it may have rendered before this change committed.
+    """
     waiting = session.exec(
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.ref == ref, col(OutboxMessage.sent_at).is_(None), ~col(OutboxMessage.failed))
+        .where(
+            OutboxMessage.ref == ref,
+            col(OutboxMessage.sent_at).is_(None),
+            ~col(OutboxMessage.failed),
+            ~col(OutboxMessage.in_flight),
+        )
     ).one()
     if waiting:
         return False

@@ -94,6 +94,7 @@ def test_lead_fields_are_shown_literally_and_ping_nobody(bot):
 def test_contacted_by_the_owner_logs_the_touch_and_updates_the_dm_in_place(bot):
     _, body = bot.post_lead(LEAD)
     alert = bot.alert_for(body["id"])
+    menu_block = next(b["block_id"] for b in alert["blocks"] if b["type"] == "actions")
     bot.clock.advance(timedelta(minutes=4, seconds=12))
 
     status = bot.click_contacted(body["id"], "U0SDR1", via="linkedin")
@@ -108,6 +109,8 @@ def test_contacted_by_the_owner_logs_the_touch_and_updates_the_dm_in_place(bot):
     assert "Attempting Contact" in shown
     controls = [e for b in alert["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert controls[0]["placeholder"]["text"] == "Log another touch…"
+    # A new block_id, or Slack would keep showing "LinkedIn" chosen in the redrawn menu.
+    assert next(b["block_id"] for b in alert["blocks"] if b["type"] == "actions") != menu_block
     assert [c["action_id"] for c in controls[1:]] == ["lead.engaged", "lead.qualify", "lead.disqualify"]
     lead, kinds = _lead(bot, body["id"])
     assert lead.stage == "attempting_contact"
@@ -285,3 +288,13 @@ def test_later_touches_are_logged_from_the_same_message_and_restart_the_idle_clo
     assert kinds.count("touch") == 2 and kinds.count("stage_changed") == 1
     assert bot.sweep(timedelta(minutes=60)).outcomes.get("escalated") is None  # 2h30 after arrival, 1h after the touch
     assert bot.sweep(timedelta(minutes=60)).outcomes["escalated"] == 1
+
+
+def test_no_post_about_a_lead_unfurls_its_links(bot):
+    _, body = bot.post_lead({**LEAD, "company": "https://northwind.example/pricing", "email": "x@northwind.example"})
+    bot.alert_for(body["id"])
+    bot.post_lead({**LEAD, "company": "https://northwind.example/pricing", "email": "x@northwind.example"})
+    bot.slack.wait_for(lambda: len(bot.slack.calls_to("chat.postMessage")) >= 2)  # the alert, the resubmission
+
+    posts = bot.slack.calls_to("chat.postMessage")
+    assert all(p.args.get("unfurl_links") is False and p.args.get("unfurl_media") is False for p in posts)

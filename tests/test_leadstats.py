@@ -253,6 +253,9 @@ def test_leadstats_chart_uploads_a_png_to_the_askers_dm(bot):
     assert upload["channel"] == "D0SDR1" and upload["filename"] == "first-touch.png"
     assert upload["bytes"].startswith(b"\x89PNG") and len(upload["bytes"]) == upload["length"]
     assert upload["title"] == "Time to first touch: the team, the last 7 days"
+    # A screen reader says the numbers the picture shows.
+    assert upload["alt_txt"].startswith("Bar chart. Time to first touch: the team, the last 7 days.")
+    assert "< 5m: 1, 5-15m: 0" in upload["alt_txt"]
 
 
 def _facts(engine) -> list[tuple]:

@@ -259,6 +259,20 @@ def _button(escalation: dict, action_id: str) -> dict:
     return button_action(action_id, f"escalation:{json.loads(element['value'])['lead_id']}", element["value"])
 
 
+def test_reassign_now_asks_for_a_confirmation_first(bot):
+    _, escalation = _escalate(bot)
+    reassign = next(
+        e
+        for b in escalation["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "escalation.reassign_now"
+    )
+    confirm = reassign["confirm"]
+    assert confirm["title"]["text"] == "Reassign this lead?" and "<@U0SDR1> is told" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Reassign", "Cancel")
+
+
 def test_take_it_makes_the_clicking_rep_the_owner_and_updates_the_escalation(bot):
     lead_id, escalation = _escalate(bot)
 

@@ -107,8 +107,9 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict] = {}
         self.responses: list[dict] = []  # what listeners sent to response_url
         self.home_views: dict[str, dict] = {}
+        self._home_hashes: dict[str, str] = {}
         self.opened_views: list[dict] = []  # modals opened with views.open, newest last
-        self.uploads: dict[str, dict] = {}  # file id → {"filename", "bytes", "channel", "title", "comment"}
+        self.uploads: dict[str, dict] = {}  # file id → {"filename", "alt_txt", "bytes", "channel", "title", "comment"}
         self._failures: dict[str, list[Failure]] = {}
         self._lost_answers: dict[str, int] = {}
         self._ts = itertools.count(1)
@@ -165,6 +166,11 @@ class FakeSlack:
 
     def dm_channel(self, user_id: str) -> str:
         return "D" + user_id[1:]
+
+    def home_hash(self, user_id: str) -> str | None:
+        """The hash of the App Home view a person has now, as Slack puts it in app_home_opened."""
+        with self._cond:
+            return self._home_hashes.get(user_id)
 
     def messages_in(self, channel: str) -> list[dict]:
         with self._cond:
@@ -294,8 +300,14 @@ class FakeSlack:
         problems = block_problems(view.get("blocks", []), 100)
         if problems:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
-        self.home_views[args["user_id"]] = view
-        return {"ok": True, "view": {"id": "V0HOME", "type": "home", **view}}
+        # Slack's hash: a publish naming the hash of a view that has since been replaced is refused.
+        user = args["user_id"]
+        current = self._home_hashes.get(user)
+        if args.get("hash") and args["hash"] != current:
+            return {"ok": False, "error": "hash_conflict"}
+        self._home_hashes[user] = f"{time.time():.0f}.{next(self._ts)}"
+        self.home_views[user] = view
+        return {"ok": True, "view": {"id": "V0HOME", "type": "home", **view, "hash": self._home_hashes[user]}}
 
     def _api_views_open(self, args: dict) -> dict:
         view = args.get("view")
@@ -327,7 +339,14 @@ class FakeSlack:
         if not args.get("filename") or not str(args.get("length", "")).isdigit():
             return {"ok": False, "error": "invalid_arguments"}
         file_id = f"F{len(self.uploads) + 1:08d}"
-        self.uploads[file_id] = {"filename": args["filename"], "length": int(args["length"]), "bytes": None}
+        if len(args.get("alt_txt") or "") > 1000:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.uploads[file_id] = {
+            "filename": args["filename"],
+            "length": int(args["length"]),
+            "alt_txt": args.get("alt_txt"),
+            "bytes": None,
+        }
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     def _api_files_completeUploadExternal(self, args: dict) -> dict:
