@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from bot import messages, sla
 from bot.clock import Clock
 from bot.config import Config
-from bot.outbox import RENDER_ALERT, refresh_homes
+from bot.outbox import DM_IF_NO_ALERT, RENDER_ALERT, refresh_homes
 from bot.routing import assign_new_lead, facts_of
 from bot.scoring import ScoringInput, score_lead
 from bot.sources import attribute_source, normalise_campaign
@@ -240,7 +240,8 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, 
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
-        payload=notice.as_payload(),
+        # In the alert's thread; a lead imported without alerts has none, so then the owner gets a DM of its own.
+        payload={**notice.as_payload(), DM_IF_NO_ALERT: existing.owner_id},
         now=now,
         lead_id=existing.id,
         ref="alert_thread",

@@ -291,9 +291,10 @@ def alert_for(lead: Lead, config: Config, version: str = "0") -> SlackMessage:
 
 
 def resubmission_notice(lead: Lead, source: str | None) -> SlackMessage:
-    """Told in the alert's thread when the same person comes in again while the lead is open."""
+    """Told in the alert's thread when the same person comes in again while the lead is open (or in a DM of its
+    own when there is no alert to reply to: a lead imported without alerts), so it names the lead."""
     via = f" via {escape(source)}" if source else ""
-    text = f"{escape(lead.display_name)} came in again{via}. Logged as a new touch on this lead."
+    text = f"{escape(lead.display_name)} came in again{via}. Logged as a new touch on this lead (Lead #{lead.id})."
     return _finish(text, [SectionBlock(text=_mrkdwn(f"🔁 {text}"))])
 
 

@@ -52,6 +52,9 @@ def refresh_homes(session, user_ids, now) -> None:
         )
 
 
+# In an "alert_thread" post's payload: who gets it as a DM of its own when the lead's alert was never posted.
+DM_IF_NO_ALERT = "dm_if_no_alert"
+
 # Slack message metadata on every post: its outbox row, for finding a post whose answer was lost.
 OUTBOX_EVENT = "leadbot_outbox_message"
 
@@ -273,11 +276,14 @@ class OutboxRelay:
         if lead is None or self.config is None:
             raise PermanentFailure("the lead this message is about is gone")
         payload = dict(row.payload)
+        dm_instead = payload.pop(DM_IF_NO_ALERT, None)
         if payload.pop("render", None) == "lead_alert":
             payload |= alert_for(lead, self.config, version=str(row.id)).as_payload()
         if row.method == "chat.postMessage" and row.ref == base:
             return payload
         channel, ts = self._location(lead, base)
+        if not ts and dm_instead and row.method == "chat.postMessage":
+            return payload | {"channel": dm_instead}
         if not ts:
             raise PermanentFailure(f"the lead's {base} message was never posted, so there is nothing to edit")
         where = {"channel": channel} if channel else {}

@@ -83,3 +83,29 @@ def test_a_bad_mapping_or_missing_file_is_named(tmp_path, monkeypatch, capsys):
     assert main(["import", "nope.csv", "--map", "nonsense"]) == 2
     err = capsys.readouterr().err
     assert "nope.csv: no such file" in err and "--map takes COLUMN=field" in err
+
+
+def test_a_duplicate_row_imported_without_alerts_tells_the_owner_in_a_dm_of_its_own(tmp_path, monkeypatch, fake_slack):
+    from bot.clock import SystemClock
+    from bot.config import load_config
+    from bot.outbox import OutboxRelay
+    from bot.slack_client import make_web_client
+
+    _, engine = _run(tmp_path, monkeypatch, "--no-alerts")
+    config = load_config(str(tmp_path / "leadbot.yml"))
+    relay = OutboxRelay(
+        engine,
+        make_web_client(fake_slack.bot_token, fake_slack.base_url),
+        SystemClock(),  # the import ran on the system clock
+        config=config,
+    )
+
+    while relay.deliver_due():
+        pass
+
+    with read_session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.method == "chat.postMessage")).all()
+    assert [(r.failed, r.sent_at is not None) for r in rows] == [(False, True)]  # sent, not "could not deliver"
+    [dm] = fake_slack.messages_in("D0SDR1")
+    assert "Ann came in again" in dm["text"] and "(Lead #1)" in dm["text"] and not dm["thread_ts"]
+    assert fake_slack.messages_in("C0ESCALATE") == []

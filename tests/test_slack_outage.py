@@ -72,6 +72,6 @@ def test_a_slack_outage_loses_nothing_and_delivers_everything_once_in_order(bot_
         alert = bot.alert_for(lead_id)
         replies = [m for m in bot.slack.messages_in(alert["channel"]) if m["thread_ts"] == alert["ts"]]
         assert [r["text"] for r in replies] == [
-            f"{alert_email(lead_id)} came in again. Logged as a new touch on this lead."
+            f"{alert_email(lead_id)} came in again. Logged as a new touch on this lead (Lead #{lead_id})."
         ]
     assert _metrics(bot)["leadbot_outbox_failed"] == 0
