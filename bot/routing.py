@@ -157,6 +157,13 @@ def _pick(
         if picked:
             picked = (picked[0], [r for r in order if r in eligible].index(picked[0]) + 1)
     else:
+        # A rep who lost a lead of this pool by reassignment is owed a turn: it comes first, and the pointer
+        # stays, so everyone else keeps their place (the rep who received that lead waits their turn).
+        owed = {rep for rep in eligible if state.credits.get(rep, 0) > 0}
+        if owed:
+            rep, _ = next_in_rotation(order, owed, state.last_slack_id)
+            rotation_store.record_turn(session, state, rep, owed=True)
+            return rep, [r for r in order if r in eligible].index(rep) + 1
         picked = next_in_rotation(order, eligible, state.last_slack_id)
     if picked:
         rotation_store.record_turn(session, state, picked[0])

@@ -28,8 +28,12 @@ def lock_rotation(session: Session, pool: str) -> RoutingState:
     return state
 
 
-def record_turn(session: Session, state: RoutingState, slack_id: str) -> None:
-    state.last_slack_id = slack_id
+def record_turn(session: Session, state: RoutingState, slack_id: str, *, owed: bool = False) -> None:
+    """Count a lead for `slack_id`; an `owed` turn (see credit_back) settles a credit and leaves the pointer."""
+    if owed:
+        state.credits = {**state.credits, slack_id: state.credits.get(slack_id, 0) - 1}
+    else:
+        state.last_slack_id = slack_id
     state.assigned_count += 1
     # A new dict, so the JSON column is seen as changed.
     state.counts = {**state.counts, slack_id: state.counts.get(slack_id, 0) + 1}
@@ -37,10 +41,12 @@ def record_turn(session: Session, state: RoutingState, slack_id: str) -> None:
 
 
 def credit_back(session: Session, pool: str, slack_id: str) -> None:
-    """A lead taken away from a rep no longer counts against their share of the pool."""
+    """A lead taken away from a rep no longer counts against their share of the pool: one lead fewer in their
+    count (weighted pools) and one turn owed to them (round robin takes it before moving on)."""
     state = lock_rotation(session, pool)
     if state.counts.get(slack_id, 0) > 0:
         state.counts = {**state.counts, slack_id: state.counts[slack_id] - 1}
+        state.credits = {**state.credits, slack_id: state.credits.get(slack_id, 0) + 1}
         session.add(state)
 
 

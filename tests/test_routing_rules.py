@@ -17,7 +17,7 @@ from bot.routing import LeadFacts, assign_new_lead
 from bot.standin.requests import post_signed, slash_command_body
 from store import routing as rotation_store
 from store.db import write_session
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, make_config
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 
@@ -279,3 +279,42 @@ def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
 
     with write_session(engine) as session:
         assert rotation_store.lock_rotation(session, "rule:Enterprise").counts == {lead.owner_id: 0}
+
+
+def test_round_robin_gives_a_rep_who_lost_a_lead_the_next_turn_and_keeps_everyone_elses_place(engine, clock):
+    from bot.sla import pick_next_owner, reassign_lead
+    from store import leads as lead_store
+
+    config = make_config(
+        team=[
+            {"slack_id": "U0SDR1", "name": "Sam Rivera", "role": "sdr"},
+            {"slack_id": "U0SDR2", "name": "Ana Silva", "role": "sdr"},
+            {"slack_id": "U0SDR3", "name": "Lou Park", "role": "sdr"},
+            {"slack_id": "U0MGR1", "name": "Morgan Lee", "role": "manager"},
+        ]
+    )
+    prepare_database(engine, config)
+
+    def new_lead(n: int) -> str:
+        return accept_lead(engine, config, clock, parse_lead({"email": f"l{n}@c{n}.com"})).lead.owner_id
+
+    assert [new_lead(n) for n in range(2)] == ["U0SDR1", "U0SDR2"]
+    with write_session(engine) as session:  # Sam's lead goes to the next SDR after Sam: Ana
+        lead = lead_store.lock_lead(session, 1)
+        reassign_lead(
+            session,
+            lead,
+            config,
+            clock.now(),
+            actor="system",
+            why="test",
+            to=pick_next_owner(session, lead, config, clock.now()),
+        )
+        assert lead.owner_id == "U0SDR2"
+
+    # Sam is owed the turn he lost, then the rotation goes on from where it was (Lou), so Ana, who received
+    # Sam's lead, does not also get the next one.
+    assert [new_lead(n) for n in range(2, 6)] == ["U0SDR1", "U0SDR3", "U0SDR1", "U0SDR2"]
+    with write_session(engine) as session:
+        state = rotation_store.lock_rotation(session, "sdr")
+        assert state.credits == {"U0SDR1": 0} and state.counts == {"U0SDR1": 2, "U0SDR2": 2, "U0SDR3": 1}
