@@ -316,3 +316,25 @@ def test_every_timer_is_a_row_with_a_state(bot):
         "escalate": "pending",
         "reassign": "pending",
     }
+
+
+@pytest.mark.one_sdr
+def test_reassign_now_with_nobody_else_available_leaves_the_lead_where_it_is_and_says_so(bot):
+    from store import routing as rotation_store
+
+    _, body = bot.post_lead(LEAD)
+    bot.alert_for(body["id"])
+    bot.sweep(24 * HOUR)  # the only SDR let it sit: the fallback owner has it now
+    assert _lead(bot, body["id"]).owner_id == "U0MGR1"
+    with write_session(bot.engine) as session:
+        rotation_store.set_away(session, "U0SDR1", away=True, until=None, now=bot.clock.now(), by="U0SDR1")
+    bot.sweep(2 * HOUR)
+    # The first escalation, the reassignment notice, then this one, about the fallback's idle period.
+    escalation = bot.channel_messages("C0ESCALATE", 3)[2]
+    assert "owned by <@U0MGR1>" in escalation["text"]
+
+    bot.send_action("U0MGR1", _button(escalation, "escalation.reassign_now"), escalation)
+
+    reply = bot.slack.wait_for(lambda: bot.ephemeral_for("U0MGR1"))
+    assert reply[0]["text"] == "No other SDR is available right now, so the lead stays with <@U0MGR1>."
+    assert _lead(bot, body["id"]).owner_id == "U0MGR1" and _kinds(bot, body["id"]).count("reassigned") == 1
