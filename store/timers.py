@@ -33,41 +33,49 @@ def cancel(session: Session, lead_id: int, kinds: tuple[str, ...] | None = None)
     return session.exec(query.values(state="cancelled")).rowcount
 
 
+# Due timers looked at per claim on PostgreSQL: the first whose lead nobody holds is taken.
+_CANDIDATES = 20
+
+
 def claim_next_due(session: Session, now: datetime) -> Timer | None:
     """The most overdue pending timer, marked fired, with its lead locked; None when nothing is due.
 
     The lead is locked first, as every click locks it first (locking the timer first would deadlock
-    with a click that holds the lead and cancels its timers). PostgreSQL: FOR UPDATE OF lead SKIP
-    LOCKED, so racing sweepers take different leads; when every due timer's lead is held for a moment
-    (a click, the relay noting where a message went, another sweeper), wait for the first of them
-    instead of leaving its timers to the next tick. SQLite: the caller's BEGIN IMMEDIATE already
-    excludes other writers. Either way the guarded update makes a second claim of a row impossible.
+    with a click that holds the lead and cancels its timers). PostgreSQL: of the most overdue timers,
+    the first whose lead can be locked without waiting (SKIP LOCKED), so racing sweepers take different
+    leads; when every one of them is held for a moment (a click, the relay noting where a message went,
+    another sweeper), it waits for the first rather than leave its timers to the next tick. Each step
+    is an index probe (a join locking the lead let the planner pick a nested loop over every lead).
+    SQLite: the caller's BEGIN IMMEDIATE already excludes other writers. Either way the guarded update
+    makes a second claim of a row impossible.
     """
     due = (
         select(Timer)
-        .join(Lead, col(Lead.id) == col(Timer.lead_id))
         .where(col(Timer.state) == "pending", col(Timer.due_at) <= now)
         .order_by(col(Timer.due_at), col(Timer.id))
-        .limit(1)
         .execution_options(populate_existing=True)
     )
     if session.get_bind().dialect.name != "postgresql":
-        timer = session.exec(due).first()
+        timer = session.exec(due.limit(1)).first()
         return timer if timer is not None and _mark_fired(session, timer, now) else None
     while True:
-        timer = session.exec(due.with_for_update(skip_locked=True, of=Lead)).first()
-        if timer is None:
-            waiting = session.exec(due).first()
-            if waiting is None:
-                return None
-            session.exec(select(Lead.id).where(col(Lead.id) == waiting.lead_id).with_for_update())
-            timer = session.exec(due.where(col(Timer.lead_id) == waiting.lead_id)).first()
-            if timer is None:
-                continue  # another sweeper fired that lead's due timers meanwhile
-        if _mark_fired(session, timer, now):
+        leads = list(dict.fromkeys(session.exec(due.with_only_columns(Timer.lead_id).limit(_CANDIDATES)).all()))
+        if not leads:
+            return None
+        lead_id = next((lead for lead in leads if _lock_lead(session, lead, wait=False)), None)
+        if lead_id is None:
+            lead_id = leads[0]
+            _lock_lead(session, lead_id, wait=True)
+        # The lead is ours, so its timers read as whoever held it left them.
+        timer = session.exec(due.where(col(Timer.lead_id) == lead_id).limit(1)).first()
+        if timer is not None and _mark_fired(session, timer, now):
             return timer
-        # Read before another sweeper's firing of it committed (only the lead row is re-read under the
-        # lock, not the timer): another sweeper made progress, so look again.
+        # Another sweeper fired that lead's due timers meanwhile: look again.
+
+
+def _lock_lead(session: Session, lead_id: int, *, wait: bool) -> bool:
+    query = select(Lead.id).where(col(Lead.id) == lead_id).with_for_update(skip_locked=not wait)
+    return session.exec(query).first() is not None
 
 
 def _mark_fired(session: Session, timer: Timer, now: datetime) -> bool:
