@@ -198,9 +198,11 @@ class OutboxRelay:
             self.metrics.alerts_sent.inc()
         channel, ts = response.get("channel"), response.get("ts")
         with write_session(self.engine) as session:
-            outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
+            # The lead first, then its outbox row: the order every transaction takes locks in (an erasure
+            # locks the leads, then their rows).
             if row.method == "chat.postMessage" and channel and ts and row.ref in LEAD_MESSAGES:
                 lead_store.set_message_location(session, row.lead_id, row.ref, channel, ts)
+            outbox_store.mark_sent(session, row.id, self.clock.now(), channel, ts)
         return True
 
     def _call(self, row: OutboxMessage, payload: dict) -> dict:

@@ -34,7 +34,9 @@ _CODE = re.compile(r"[a-z_]{1,40}")  # a reason code (no_budget, not_icp); a rea
 
 
 def leads_of(session: Session, email_norm: str) -> list[Lead]:
-    return list(session.exec(select(Lead).where(Lead.email_norm == email_norm).order_by(col(Lead.id))).all())
+    """The person's leads, locked (leads first, as everywhere) for the erasure that follows."""
+    query = select(Lead).where(Lead.email_norm == email_norm).order_by(col(Lead.id)).with_for_update()
+    return list(session.exec(query.execution_options(populate_existing=True)).all())
 
 
 def erase_leads(session: Session, leads: list[Lead], now: datetime, by: str) -> None:
@@ -86,7 +88,9 @@ def erase_leads(session: Session, leads: list[Lead], now: datetime, by: str) -> 
         .values(name="Erased", company=None, domain=None, fields={})
     )
     # Sent calls keep only that they happened. Waiting ones built with the person's data are dropped; those
-    # that render the lead when sent (its alert) stay, and will show it erased.
+    # that render the lead when sent (its alert) stay, and will show it erased. Locked first: a relay marking
+    # one sent between the two statements below would otherwise slip past both with the data in it.
+    session.exec(select(OutboxMessage.id).where(col(OutboxMessage.lead_id).in_(ids)).with_for_update()).all()
     session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.lead_id).in_(ids), col(OutboxMessage.sent_at).is_not(None))
