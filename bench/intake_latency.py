@@ -32,8 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.standin.processes import free_port, wait_healthy
-from bot.standin.web_api import FakeSlack
+from bot.devtools.standin.processes import free_port, wait_healthy
+from bot.devtools.standin.web_api import FakeSlack
 from store import leads as lead_store
 from store.db import make_engine, write_session
 from store.migrate import upgrade
@@ -158,7 +158,7 @@ def main() -> None:
         "PORT": str(port),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+        [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"],
         env=env,
         cwd=workdir,
         stdout=subprocess.DEVNULL,

@@ -40,8 +40,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.standin.processes import free_port, wait_healthy
-from bot.standin.web_api import FakeSlack
+from bot.devtools.standin.processes import free_port, wait_healthy
+from bot.devtools.standin.web_api import FakeSlack
 from store.db import make_engine
 
 CONFIG = """
@@ -78,7 +78,7 @@ class Fleet:
     def _start(self, args: list[str], extra_env: dict) -> subprocess.Popen:
         log = open(self.workdir / f"{args[0]}-{len(list(self.workdir.glob('*.log')))}.log", "w")  # noqa: SIM115
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "bot.runtime.cli", *args],
             env={**self.env, **extra_env},
             cwd=self.workdir,
             stdout=log,
@@ -151,7 +151,7 @@ def run_load(
         "LEADBOT_INTAKE_TOKEN": token,
         "LEADBOT_CONFIG": str(workdir / "leadbot.yml"),
     }
-    subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], env=env, cwd=workdir, check=True)
+    subprocess.run([sys.executable, "-m", "bot.runtime.cli", "migrate"], env=env, cwd=workdir, check=True)
     fleet = Fleet(env, workdir, instances)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     run = secrets.token_hex(3)

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import build_leadbot
-from bot.config import parse_config
-from bot.durations import parse_duration
-from bot.intake import accept_lead, parse_lead
-from bot.settings import Settings
-from bot.standin.web_api import FakeSlack
+from bot.core.config import parse_config
+from bot.core.durations import parse_duration
+from bot.core.settings import Settings
+from bot.devtools.standin.web_api import FakeSlack
+from bot.intake.accept import accept_lead, parse_lead
+from bot.runtime.app import build_leadbot
 from store import leads as lead_store
 from store.db import read_session
 

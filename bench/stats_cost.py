@@ -25,10 +25,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy import insert
 
-from bot.app import prepare_database
-from bot.config import parse_config
-from bot.home import home_for
-from bot.leadstats import fold_rollup, parse_request, report_text
+from bot.core.config import parse_config
+from bot.reports.home import home_for
+from bot.reports.leadstats import fold_rollup, parse_request, report_text
+from bot.runtime.app import prepare_database
 from store import leads as lead_store
 from store.db import make_engine, read_session, write_session
 from store.migrate import upgrade

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import prepare_database
-from bot.config import parse_config
-from bot.sweep import sweep
+from bot.core.config import parse_config
+from bot.runtime.app import prepare_database
+from bot.sla.sweep import sweep
 from store import leads as lead_store
 from store import timers as timer_store
 from store.db import make_engine, write_session

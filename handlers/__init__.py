@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
 
-from bot.intake import shape_problems
+from bot.intake.accept import shape_problems
 from handlers import actions, commands, errors, events, handoff, payloads
 
 if TYPE_CHECKING:
-    from bot.app import Leadbot
+    from bot.runtime.app import Leadbot
 
 
 class DirectMessageRespond:

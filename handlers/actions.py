@@ -6,8 +6,7 @@ import re
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.actions import ContactMethod, EscalationAction, LeadAction
-from bot.lead_actions import (
+from bot.lifecycle.touches import (
     AlreadyHandled,
     AlreadyLogged,
     ManagersOnly,
@@ -18,7 +17,8 @@ from bot.lead_actions import (
     act_on_escalation,
     log_touch,
 )
-from bot.messages import slack_date
+from bot.slack.alert import slack_date
+from bot.slack.ids import ContactMethod, EscalationAction, LeadAction
 from handlers.errors import answers_refusals
 from handlers.payloads import BadPayload, ContactedClick, EscalationClick
 

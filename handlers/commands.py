@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.availability import AvailabilityError, parse_availability, set_availability
-from bot.leadstats import UsageError, chart_png, help_text, parse_request, report_text
-from bot.messages import LEADBOT_HELP, availability_confirmation, unknown_option
+from bot.reports.leadstats import UsageError, chart_png, help_text, parse_request, report_text
+from bot.routing.availability import AvailabilityError, parse_availability, set_availability
+from bot.slack.alert import LEADBOT_HELP, availability_confirmation, unknown_option
 
 
 def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:

@@ -13,8 +13,8 @@ import logging
 
 from slack_bolt import App
 
-from bot.lead_actions import LeadbotError
-from bot.messages import notice_modal
+from bot.lifecycle.touches import LeadbotError
+from bot.slack.alert import notice_modal
 
 log = logging.getLogger(__name__)
 

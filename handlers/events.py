@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 
-from bot.deliveries import first_delivery
-from bot.home import publish_home
+from bot.reports.home import publish_home
+from bot.slack.events import first_delivery
 
 
 def on_app_home_opened(event: dict, body: dict, context: BoltContext) -> None:

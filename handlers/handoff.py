@@ -5,9 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.actions import HandoffAction, LeadAction, Modal
-from bot.claims import AlreadyClaimed, Claimed, claim_lead
-from bot.handoff import (
+from bot.lifecycle.handoff import (
     WORKING,
     Done,
     Invalid,
@@ -22,8 +20,10 @@ from bot.handoff import (
     qualify_as_sql,
     reject_sql,
 )
-from bot.lead_actions import NotAllowed
-from bot.messages import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
+from bot.lifecycle.touches import NotAllowed
+from bot.routing.claims import AlreadyClaimed, Claimed, claim_lead
+from bot.slack.alert import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
+from bot.slack.ids import HandoffAction, LeadAction, Modal
 from handlers.actions import OUTDATED, ephemeral
 from handlers.errors import answers_modal_refusals, answers_refusals
 from handlers.payloads import BadPayload, LeadButtonClick, ModalSubmission

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from bot.actions import ContactChoice, EscalationChoice, LeadRef
+from bot.slack.ids import ContactChoice, EscalationChoice, LeadRef
 
 
 class BadPayload(Exception):

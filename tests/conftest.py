@@ -19,14 +19,14 @@ import yaml
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 
-from bot.app import Leadbot, build_leadbot
-from bot.clock import ManualClock
-from bot.config import Config, parse_config
-from bot.server import ServerThread, make_http_server
-from bot.settings import Settings
-from bot.standin.requests import post, select_action, send_block_action
-from bot.standin.web_api import FakeSlack
-from bot.sweep import sweep
+from bot.core.clock import ManualClock
+from bot.core.config import Config, parse_config
+from bot.core.settings import Settings
+from bot.devtools.standin.requests import post, select_action, send_block_action
+from bot.devtools.standin.web_api import FakeSlack
+from bot.runtime.app import Leadbot, build_leadbot
+from bot.runtime.server import ServerThread, make_http_server
+from bot.sla.sweep import sweep
 from store.db import make_engine, read_session
 from store.migrate import upgrade
 from store.models import Activity, Lead, OutboxMessage

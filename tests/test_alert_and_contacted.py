@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.standin.requests import button_action, select_action
+from bot.devtools.standin.requests import button_action, select_action
 from store import leads as lead_store
 from store.db import read_session
 from tests.conftest import eventually
@@ -247,7 +247,7 @@ def test_requests_not_signed_by_slack_get_401_and_change_nothing(bot, case):
     elif case == "future-timestamp":
         status = bot.click_contacted(body["id"], "U0SDR1", timestamp=now + 6 * 60)
     else:
-        from bot.standin.requests import post
+        from bot.devtools.standin.requests import post
 
         status, _, _ = post(
             f"{bot.url}/slack/events", "payload=%7B%7D", {"Content-Type": "application/x-www-form-urlencoded"}

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.business_hours import AlwaysOpen, BusinessCalendar
+from bot.core.business_hours import AlwaysOpen, BusinessCalendar
 
 NY = ZoneInfo("America/New_York")
 NINE_TO_SIX = BusinessCalendar(

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from bot.standin.requests import button_action
+from bot.devtools.standin.requests import button_action
 from store import leads as lead_store
 from store import routing as rotation_store
 from store.db import read_session, write_session

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from bot.standin.requests import button_action, send_view_submission
-from bot.sweep import sweep
+from bot.devtools.standin.requests import button_action, send_view_submission
+from bot.sla.sweep import sweep
 from store import leads as lead_store
 from store import timers as timer_store
 from store.db import read_session

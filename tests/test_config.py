@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
-from bot.config import ConfigError, load_config, parse_config
+from bot.core.config import ConfigError, load_config, parse_config
+from bot.runtime.cli import main
 from tests.conftest import MINIMAL_CONFIG
 
 ROOT = Path(__file__).parent.parent

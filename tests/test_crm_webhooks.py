@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.standin.requests import post
+from bot.devtools.standin.requests import post
 from store import leads as lead_store
 from store.db import read_session
 from tests.conftest import INTAKE_TOKEN, hubspot_headers, stored_nothing

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.standin.requests import post
+from bot.devtools.standin.requests import post
 from store.models import Lead
 from tests.conftest import INTAKE_TOKEN, count, start_bot, stop_bot
 from tests.faults import CuttableProxy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.demo import SAMPLE_LEADS, run_demo
+from bot.devtools.demo import SAMPLE_LEADS, run_demo
 
 
 def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():

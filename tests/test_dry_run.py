@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.cli import main
+from bot.runtime.cli import main
 from store.db import make_engine, read_session
 from store.models import Lead, RoutingState
 from tests.test_routing_rules import TEAM

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
-from bot.standin.requests import block_actions_payload, interactive_body, post, post_signed, slash_command_body
+from bot.devtools.standin.requests import block_actions_payload, interactive_body, post, post_signed, slash_command_body
 from store.db import read_session
 from store.models import Activity, Lead, OutboxMessage, Timer
 from tests.conftest import INTAKE_TOKEN, SIGNING_SECRET, hubspot_headers

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from bot.standin.requests import button_action, send_view_submission
+from bot.devtools.standin.requests import button_action, send_view_submission
 from store import leads as lead_store
 from store import timers as timer_store
 from store.db import read_session
@@ -378,8 +378,8 @@ def test_sqls_go_round_robin_over_active_aes(bot):
 
 
 def test_a_lead_whose_score_reaches_the_threshold_later_becomes_an_mql(engine, clock):
-    from bot.app import prepare_database
-    from bot.intake import accept_lead, parse_lead
+    from bot.intake.accept import accept_lead, parse_lead
+    from bot.runtime.app import prepare_database
 
     data = yaml.safe_load(MINIMAL_CONFIG)
     data["scoring"] = {"mql_threshold": 40, "icp": {"industries": ["Software"], "regions": ["US"]}}
@@ -399,11 +399,11 @@ def test_a_lead_whose_score_reaches_the_threshold_later_becomes_an_mql(engine, c
 
 
 def test_with_no_active_ae_the_sql_goes_to_the_fallback(engine, clock):
-    from bot.actions import ContactMethod
-    from bot.app import prepare_database
-    from bot.handoff import qualify_as_sql
-    from bot.intake import accept_lead, parse_lead
-    from bot.lead_actions import log_touch
+    from bot.intake.accept import accept_lead, parse_lead
+    from bot.lifecycle.handoff import qualify_as_sql
+    from bot.lifecycle.touches import log_touch
+    from bot.runtime.app import prepare_database
+    from bot.slack.ids import ContactMethod
 
     data = yaml.safe_load(MINIMAL_CONFIG)
     data["team"][2]["active"] = False
@@ -426,11 +426,11 @@ def test_with_no_active_ae_the_sql_goes_to_the_fallback(engine, clock):
 
 
 def test_a_first_touch_that_lands_after_the_qualify_keeps_the_sql_and_its_clocks(engine, clock):
-    from bot.actions import ContactMethod
-    from bot.app import prepare_database
-    from bot.handoff import accept_sql, qualify_as_sql
-    from bot.intake import accept_lead, parse_lead
-    from bot.lead_actions import TouchLogged, log_touch
+    from bot.intake.accept import accept_lead, parse_lead
+    from bot.lifecycle.handoff import accept_sql, qualify_as_sql
+    from bot.lifecycle.touches import TouchLogged, log_touch
+    from bot.runtime.app import prepare_database
+    from bot.slack.ids import ContactMethod
 
     config = make_config()
     prepare_database(engine, config)

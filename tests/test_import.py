@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.cli import main
+from bot.runtime.cli import main
 from store.db import make_engine, read_session
 from store.models import Activity, Lead, OutboxMessage
 from tests.conftest import MINIMAL_CONFIG
@@ -86,10 +86,10 @@ def test_a_bad_mapping_or_missing_file_is_named(tmp_path, monkeypatch, capsys):
 
 
 def test_a_duplicate_row_imported_without_alerts_tells_the_owner_in_a_dm_of_its_own(tmp_path, monkeypatch, fake_slack):
-    from bot.clock import SystemClock
-    from bot.config import load_config
-    from bot.outbox import OutboxRelay
-    from bot.slack_client import make_web_client
+    from bot.core.clock import SystemClock
+    from bot.core.config import load_config
+    from bot.delivery.relay import OutboxRelay
+    from bot.slack.client import make_web_client
 
     _, engine = _run(tmp_path, monkeypatch, "--no-alerts")
     config = load_config(str(tmp_path / "leadbot.yml"))

@@ -181,7 +181,7 @@ DEEP = "[" * 10_000 + "]" * 10_000
     ids=["deep-body", "deep-field", "40-levels"],
 )
 def test_a_body_nested_absurdly_deep_gets_400_or_422_and_stores_nothing(bot, path, body):
-    from bot.standin.requests import post
+    from bot.devtools.standin.requests import post
     from tests.conftest import INTAKE_TOKEN, hubspot_headers
 
     url = f"{bot.url}{path}"
@@ -214,7 +214,7 @@ def test_a_nul_character_is_refused_the_same_way_on_every_database(bot, lead, fi
 
 
 def test_slack_events_check_the_signature_before_parsing_anything(bot):
-    from bot.standin.requests import post, post_signed
+    from bot.devtools.standin.requests import post, post_signed
     from tests.conftest import SIGNING_SECRET
 
     deep = '{"type": "event_callback", "event": ' + DEEP + "}"

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from bot.actions import ContactMethod
-from bot.app import prepare_database
-from bot.handoff import accept_sql, qualify_as_sql
-from bot.intake import accept_lead, parse_lead
-from bot.lead_actions import log_touch
-from bot.leadstats import UsageError, parse_request, report_text
-from bot.standin.requests import post_signed, slash_command_body
-from bot.sweep import sweep
+from bot.devtools.standin.requests import post_signed, slash_command_body
+from bot.intake.accept import accept_lead, parse_lead
+from bot.lifecycle.handoff import accept_sql, qualify_as_sql
+from bot.lifecycle.touches import log_touch
+from bot.reports.leadstats import UsageError, parse_request, report_text
+from bot.runtime.app import prepare_database
+from bot.sla.sweep import sweep
+from bot.slack.ids import ContactMethod
 from tests.conftest import MINIMAL_CONFIG, SIGNING_SECRET, START, make_config
 
 QUALIFIED = {"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"}
@@ -175,7 +175,7 @@ def test_leadbot_stats_prints_the_report_and_writes_the_rows_as_csv(
 ):
     import csv
 
-    from bot.cli import main
+    from bot.runtime.cli import main
     from tests.conftest import MINIMAL_CONFIG
 
     (tmp_path / "leadbot.yml").write_text(MINIMAL_CONFIG)
@@ -303,7 +303,7 @@ def test_the_report_facts_kept_with_each_event_are_what_the_activity_log_says(en
 
 
 def test_the_rollup_gives_the_same_numbers_as_counting_the_leads(engine, clock, history):
-    from bot.leadstats import fold_rollup
+    from bot.reports.leadstats import fold_rollup
     from store.db import read_session
     from store.models import StatsDay
     from tests.conftest import count

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from bot.app import build_leadbot
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.runtime.app import build_leadbot
 from tests.conftest import FIXTURES, make_config
 
 ROOT = Path(__file__).parent.parent

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import messages
-from bot.app import prepare_database
-from bot.intake import accept_lead, parse_lead
-from bot.leadstats import parse_request, report_text
+from bot.intake.accept import accept_lead, parse_lead
+from bot.reports.leadstats import parse_request, report_text
+from bot.runtime.app import prepare_database
+from bot.slack import alert as messages
 from store.models import Lead, Stage
 from tests.conftest import START, make_config
 
@@ -108,7 +108,7 @@ def test_every_builder_is_in_the_list():
     public = {
         name
         for name, fn in inspect.getmembers(messages, inspect.isfunction)
-        if fn.__module__ == "bot.messages" and not name.startswith("_")
+        if fn.__module__ == "bot.slack.alert" and not name.startswith("_")
     }
     covered = {name.removesuffix("_claimed").removesuffix("_resolved") for name in _every_built_thing()}
     assert public - NOT_MESSAGES == covered

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.logs import JsonLines, MaskPersonalData, TextWithFields, configure_logging, mask_personal_data
-from bot.sweep import SweepScheduler
+from bot.core.logs import JsonLines, MaskPersonalData, TextWithFields, configure_logging, mask_personal_data
+from bot.sla.sweep import SweepScheduler
 from tests.conftest import eventually
 
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.outbox import OutboxRelay
-from bot.slack_client import make_web_client
+from bot.delivery.relay import OutboxRelay
+from bot.slack.client import make_web_client
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, OutboxMessage

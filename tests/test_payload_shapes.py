@@ -6,7 +6,7 @@ import json
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.standin.requests import block_actions_payload, button_action, event_callback_body, signed_headers
+from bot.devtools.standin.requests import block_actions_payload, button_action, event_callback_body, signed_headers
 from tests.conftest import FIXTURES
 
 SLACK = FIXTURES / "slack"
@@ -63,7 +63,7 @@ def test_our_signature_matches_slacks_published_vector():
 
 
 def test_view_submissions_have_the_keys_of_a_captured_modal_submission():
-    from bot.standin.requests import view_submission_payload
+    from bot.devtools.standin.requests import view_submission_payload
 
     real = json.loads((SLACK / "view_submission.modal.captured_heybot.json").read_text())
     view = {

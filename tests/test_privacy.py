@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from bot.cli import main
-from bot.handoff import accept_sql, qualify_as_sql
-from bot.leadstats import parse_request, report_text
+from bot.lifecycle.handoff import accept_sql, qualify_as_sql
+from bot.reports.leadstats import parse_request, report_text
+from bot.runtime.cli import main
 from store.db import read_session
 from store.models import Lead
 from tests.conftest import MINIMAL_CONFIG, eventually

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from bot.actions import ContactChoice, EscalationChoice, LeadRef
-from bot.messages import disqualify_modal
-from bot.standin.requests import button_action, select_action, send_view_submission
+from bot.devtools.standin.requests import button_action, select_action, send_view_submission
+from bot.slack.alert import disqualify_modal
+from bot.slack.ids import ContactChoice, EscalationChoice, LeadRef
 from store.models import Lead
 from tests.conftest import SIGNING_SECRET
 
@@ -97,7 +97,7 @@ def test_a_click_carrying_an_id_no_database_holds_is_refused_politely(bot, butto
 def test_a_touch_on_a_closed_lead_is_acked_at_once_and_said_once(bot):
     _, body = bot.post_lead({"email": "closed@acme.io"})
     bot.alert_for(body["id"])
-    from bot.handoff import disqualify
+    from bot.lifecycle.handoff import disqualify
 
     disqualify(
         bot.engine, bot.leadbot.config, bot.clock, lead_id=body["id"], actor_id="U0SDR1", reason="student", notes=""
@@ -135,7 +135,7 @@ def test_a_modal_submitted_for_a_lead_that_does_not_exist_is_answered_in_the_mod
 def test_no_click_listener_lets_a_domain_error_escape_after_its_ack(bot):
     """Deterministic twin of the timing tests above: a listener that raised after ack() loses the race with
     Bolt's 10 ms ack poll only sometimes; here each listener is called directly and must answer, not raise."""
-    from bot.lead_actions import LeadbotError
+    from bot.lifecycle.touches import LeadbotError
     from handlers import actions, handoff
 
     listeners = {

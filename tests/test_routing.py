@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import yaml
 
-from bot.routing import LeadFacts, assign_new_lead, next_in_rotation
+from bot.routing.rotation import LeadFacts, assign_new_lead, next_in_rotation
 from store.db import write_session
 from tests.conftest import MINIMAL_CONFIG, RunningBot, make_config, start_bot, stop_bot
 
@@ -36,7 +36,7 @@ def _config_with(changes):
 
 def test_an_inactive_sdr_is_skipped_and_the_reason_says_so(engine):
     config = _config_with(lambda d: d["team"][0].update(active=False))
-    from bot.app import prepare_database
+    from bot.runtime.app import prepare_database
 
     prepare_database(engine, config)
     with write_session(engine) as session:
@@ -48,7 +48,7 @@ def test_an_inactive_sdr_is_skipped_and_the_reason_says_so(engine):
 
 def test_with_no_sdr_available_the_lead_goes_to_the_fallback(engine):
     config = _config_with(lambda d: [m.update(active=False) for m in d["team"] if m["role"] == "sdr"])
-    from bot.app import prepare_database
+    from bot.runtime.app import prepare_database
 
     prepare_database(engine, config)
     with write_session(engine) as session:

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from bot.app import prepare_database
-from bot.config import ConfigError, parse_config
-from bot.intake import accept_lead, parse_lead
-from bot.routing import LeadFacts, assign_new_lead
-from bot.standin.requests import post_signed, slash_command_body
+from bot.core.config import ConfigError, parse_config
+from bot.devtools.standin.requests import post_signed, slash_command_body
+from bot.intake.accept import accept_lead, parse_lead
+from bot.routing.rotation import LeadFacts, assign_new_lead
+from bot.runtime.app import prepare_database
 from store import routing as rotation_store
 from store.db import write_session
 from tests.conftest import SIGNING_SECRET, make_config
@@ -263,7 +263,7 @@ def test_people_can_be_named_as_typed_and_silly_times_get_an_answer_not_an_error
 
 
 def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
-    from bot.sla import pick_next_owner, reassign_lead
+    from bot.sla.clocks import pick_next_owner, reassign_lead
     from store import leads as lead_store
 
     config = config_with(sla={})
@@ -282,7 +282,7 @@ def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
 
 
 def test_round_robin_gives_a_rep_who_lost_a_lead_the_next_turn_and_keeps_everyone_elses_place(engine, clock):
-    from bot.sla import pick_next_owner, reassign_lead
+    from bot.sla.clocks import pick_next_owner, reassign_lead
     from store import leads as lead_store
 
     config = make_config(

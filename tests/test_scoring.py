@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import IcpConfig, ScoringConfig
-from bot.scoring import ScoringInput, company_size_bounds, score_lead
+from bot.core.config import IcpConfig, ScoringConfig
+from bot.intake.scoring import ScoringInput, company_size_bounds, score_lead
 
 ICP = IcpConfig(
     industries=["Software"], company_size={"min": 50, "max": 5000}, regions=["US", "EMEA"], seniority=["vp", "director"]

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.app import prepare_database
-from bot.intake import accept_lead, parse_lead
-from bot.sweep import sweep
+from bot.intake.accept import accept_lead, parse_lead
+from bot.runtime.app import prepare_database
+from bot.sla.sweep import sweep
 from store.db import make_engine, read_session
 from store.models import Activity, OutboxMessage, Timer
 from tests.conftest import eventually, make_config, start_bot, stop_bot

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.app import prepare_database
-from bot.config import SourcesConfig, parse_config
-from bot.intake import accept_lead, parse_lead
-from bot.sources import attribute_source, normalise_campaign
+from bot.core.config import SourcesConfig, parse_config
+from bot.intake.accept import accept_lead, parse_lead
+from bot.intake.sources import attribute_source, normalise_campaign
+from bot.runtime.app import prepare_database
 from tests.conftest import MINIMAL_CONFIG, make_config
 
 DEFAULTS = SourcesConfig()

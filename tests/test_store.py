@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.cli import main
+from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import make_engine, normalise_database_url, read_session, write_session
 from store.migrate import SchemaOutdated, current_revision, ensure_schema, head_revision

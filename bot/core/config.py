@@ -1,0 +1,416 @@
+"""The admin's YAML file: team, channels, SLAs, scoring and routing, checked at start.
+
+Everything the file leaves out takes the playbook's default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.core.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+
+FREE_EMAIL_DOMAINS = [
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+    "qq.com",
+    "163.com",
+]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file, the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name such as America/New_York") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+class TeamMemberConfig(_Strict):
+    slack_id: SlackUserId
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["sdr", "ae", "manager"]
+    active: bool = True
+    timezone: TimeZoneName | None = None  # the rep's own business hours, when sla.business_hours is set
+    weight: Annotated[int, Field(ge=1, le=100)] = 1  # share in `weighted` pools
+    max_open: Annotated[int, Field(ge=1)] | None = None  # capacity: skipped while this many leads are open
+    territories: list[str] = []
+    segments: list[str] = []
+    products: list[str] = []
+
+
+class ChannelsConfig(_Strict):
+    escalations: SlackChannelId
+    handoffs: SlackChannelId
+    unclaimed: SlackChannelId | None = None  # leads nobody could take are offered here with a Claim button
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 09:00 as 540 (sexagesimal)
+        return time(value // 60, value % 60)
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day such as 09:00") from None
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class BusinessHoursConfig(_Strict):
+    """Clocks count only open time. Without this section they run 24/7."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    open: ClockTime = time(9)
+    close: ClockTime = time(18)
+    timezone: TimeZoneName | None = None  # default: each rep's own, else the team's
+    holidays: str | None = None  # a country code for public holidays (holidays package), e.g. US, GB, DE
+    holidays_subdivision: str | None = None  # e.g. CA for California
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> BusinessHoursConfig:
+        if self.close <= self.open:
+            raise ValueError("business_hours: close must be later than open")
+        if not self.days:
+            raise ValueError("business_hours: days must name at least one day")
+        if self.holidays:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.holidays, subdiv=self.holidays_subdivision)
+            except NotImplementedError:
+                raise ValueError(f"business_hours: no holiday calendar for {self.holidays!r}") from None
+        return self
+
+
+class SlaConfig(_Strict):
+    first_touch: Duration = timedelta(minutes=15)
+    first_touch_hot: Duration = timedelta(minutes=5)
+    escalate_after: Duration = timedelta(hours=2)
+    reassign_after: Duration = timedelta(hours=24)
+    ae_response: Duration = timedelta(hours=4)
+    max_reassignments: Annotated[int, Field(ge=0)] = 2
+    # A reminder when this share of the first-touch (and AE response) time has passed; null for none.
+    reminder_at: Annotated[float, Field(gt=0, lt=1)] | None = 0.8
+    business_hours: BusinessHoursConfig | None = None
+
+    def first_touch_for(self, hot: bool) -> timedelta:
+        return self.first_touch_hot if hot else self.first_touch
+
+
+class CompanySizeRange(_Strict):
+    min: Annotated[int, Field(ge=0)] = 0
+    max: Annotated[int, Field(ge=1)] | None = None
+
+
+class IcpConfig(_Strict):
+    """The ideal customer profile; each dimension that a lead matches earns `scoring.icp_match`."""
+
+    industries: list[str] = []
+    company_size: CompanySizeRange | None = None
+    regions: list[str] = []
+    seniority: list[str] = []
+
+
+class ScoringConfig(_Strict):
+    icp_match: int = 15
+    demo_request: int = 10
+    pricing_page: int = 5
+    free_email: int = -10
+    mql_threshold: int = 40
+    hot_on_demo_request: bool = True
+    icp: IcpConfig = IcpConfig()
+    pricing_page_paths: list[str] = ["/pricing"]
+    free_email_domains: list[str] = FREE_EMAIL_DOMAINS
+
+
+class QualificationField(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    label: Annotated[str, Field(min_length=1, max_length=100)]
+    required: bool = True
+
+
+class QualificationConfig(_Strict):
+    """What Qualify as SQL asks for, beside the qualification notes (always required)."""
+
+    fields: list[QualificationField] = [
+        QualificationField(id="need", label="Need / pain"),
+        QualificationField(id="budget", label="Budget range"),
+        QualificationField(id="timeline", label="Timeline"),
+        QualificationField(id="decision_maker", label="Decision maker"),
+    ]
+
+    @field_validator("fields")
+    @classmethod
+    def _ids_unique(cls, fields: list[QualificationField]) -> list[QualificationField]:
+        ids = [f.id for f in fields]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each field id may appear once")
+        if "notes" in ids:
+            raise ValueError("'notes' is built in; choose another id")
+        return fields
+
+
+class OpportunityConfig(_Strict):
+    """Fields an opportunity must have; Accept asks the AE for the ones not already known."""
+
+    required_fields: list[QualificationField] = []
+
+
+STANDARD_SOURCES = [
+    "Paid Search",
+    "Paid Social",
+    "Organic Search",
+    "Website",
+    "Email",
+    "Referral",
+    "Events",
+    "Partner",
+    "Content",
+    "Direct",
+    "Outbound",
+]
+
+
+class SourceRule(_Strict):
+    """Every given key must match (case-insensitive; `page`: any visited page containing it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    page: str | None = None
+    as_: Annotated[str, Field(alias="as", min_length=1, max_length=100)]
+
+
+DEFAULT_SOURCE_MAP = [
+    SourceRule(utm_source="google", utm_medium="cpc", as_="Paid Search"),
+    SourceRule(utm_source="bing", utm_medium="cpc", as_="Paid Search"),
+    SourceRule(utm_source="linkedin", utm_medium="paid", as_="Paid Social"),
+    SourceRule(utm_source="facebook", utm_medium="paid", as_="Paid Social"),
+    SourceRule(utm_medium="organic", as_="Organic Search"),
+    SourceRule(utm_medium="email", as_="Email"),
+    SourceRule(utm_medium="referral", as_="Referral"),
+    SourceRule(source="webinar", as_="Events"),
+    SourceRule(source="content download", as_="Content"),
+    SourceRule(source="web", as_="Website"),
+    SourceRule(page="/contact", as_="Website"),
+]
+
+
+class SourcesConfig(_Strict):
+    standard: list[str] = STANDARD_SOURCES
+    map: list[SourceRule] = DEFAULT_SOURCE_MAP
+    unknown_alert_share: Annotated[float, Field(ge=0, le=1)] = 0.05  # the playbook's red flag
+
+
+class SchedulerConfig(_Strict):
+    sweep_every: Duration = timedelta(seconds=15)
+
+
+class DeliveryConfig(_Strict):
+    """Slack delivery: how long a message keeps being retried before it is given up as failed."""
+
+    give_up_after: Duration = timedelta(hours=24)
+
+
+class SizeRange(_Strict):
+    min: Annotated[int, Field(ge=0)] = 0
+    max: Annotated[int, Field(ge=1)] | None = None
+
+
+class RuleMatch(_Strict):
+    """What a lead must have for the rule to apply; every given key must match (values: any of the list)."""
+
+    region: list[str] = []
+    country: list[str] = []
+    company_size: SizeRange | None = None
+    industry: list[str] = []
+    product: list[str] = []
+    source: list[str] = []
+
+
+class PoolConfig(_Strict):
+    """Reps by id, and/or every SDR carrying one of these tags."""
+
+    reps: list[SlackUserId] = []
+    territories: list[str] = []
+    segments: list[str] = []
+    products: list[str] = []
+
+
+class RoutingRule(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    match: RuleMatch = RuleMatch()
+    pool: PoolConfig
+    method: Literal["round_robin", "weighted", "load_balanced"] = "round_robin"
+    respect_hours: bool = False  # skip reps outside their working hours (needs sla.business_hours)
+    fallback_pool: PoolConfig | None = None
+
+
+class RoutingConfig(_Strict):
+    fallback: SlackUserId
+    existing_owner: bool = True  # a lead from a domain with an open lead or opportunity goes to that owner first
+    rules: list[RoutingRule] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _names_unique(cls, rules: list[RoutingRule]) -> list[RoutingRule]:
+        names = [r.name for r in rules]
+        if len(names) != len(set(names)):
+            raise ValueError("each rule needs its own name")
+        return rules
+
+
+class Config(_Strict):
+    timezone: str = "UTC"
+    channels: ChannelsConfig
+    team: Annotated[list[TeamMemberConfig], Field(min_length=1)]
+    sla: SlaConfig = SlaConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    routing: RoutingConfig
+    scheduler: SchedulerConfig = SchedulerConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    qualification: QualificationConfig = QualificationConfig()
+    sources: SourcesConfig = SourcesConfig()
+    opportunity: OpportunityConfig = OpportunityConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @field_validator("team")
+    @classmethod
+    def _no_rep_twice(cls, team: list[TeamMemberConfig]) -> list[TeamMemberConfig]:
+        seen: set[str] = set()
+        for member in team:
+            if member.slack_id in seen:
+                raise ValueError(f"{member.slack_id} is listed twice")
+            seen.add(member.slack_id)
+        return team
+
+    @model_validator(mode="after")
+    def _fallback_is_on_the_team(self) -> Config:
+        team = {m.slack_id for m in self.team}
+        if self.routing.fallback not in team:
+            raise ValueError(f"routing.fallback: {self.routing.fallback} is not on the team")
+        for rule in self.routing.rules:
+            for pool in (rule.pool, rule.fallback_pool):
+                unknown = [rep for rep in (pool.reps if pool else []) if rep not in team]
+                if unknown:
+                    raise ValueError(f"routing.rules: rule {rule.name!r} names {unknown[0]}, who is not on the team")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def member(self, slack_id: str) -> TeamMemberConfig | None:
+        return next((m for m in self.team if m.slack_id == slack_id), None)
+
+    def members_with_role(self, role: str) -> list[TeamMemberConfig]:
+        return [m for m in self.team if m.role == role]
+
+    def is_manager(self, slack_id: str) -> bool:
+        member = self.member(slack_id)
+        return member is not None and member.role == "manager"
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"]).replace(".[", "[")
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return key, "unknown key"
+    if kind == "missing":
+        return key, "required, but missing"
+    if kind == "literal_error":
+        return key, f"{error['input']!r} is not one of {message.split('Input should be ')[-1]}"
+    if kind == "string_pattern_mismatch":
+        return key, f"{error['input']!r} does not look like a Slack id"
+    message = message.removeprefix("Value error, ")
+    # Cross-field checks name their own key: "routing.fallback: U0X is not on the team".
+    if re.match(r"^[a-z_]+(\.[a-z_]+)+: ", message):
+        key, message = message.split(": ", 1)
+    return key or "(top level)", message
+
+
+def parse_config(data: object, source: str) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must be a YAML mapping of keys (timezone, channels, team, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{key}: {problem}" for key, problem in map(_describe, exc.errors())]
+        raise ConfigError(
+            f"{source}: " + "; ".join(lines)
+            if len(lines) == 1
+            else f"{source} has {len(lines)} problems:\n  " + "\n  ".join(lines)
+        ) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (set LEADBOT_CONFIG, or copy leadbot.example.yml)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,274 @@
+"""`leadbot demo`: the whole flow on this machine, with Slack simulated by a local stand-in.
+
+It runs the real app (waitress HTTP server, SQLite store, Bolt handlers, outbox relay) and plays
+the other side: a web form posting leads, and SDRs clicking in Slack with signed requests.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+from bot.core.clock import ManualClock, SystemClock
+from bot.core.config import parse_config
+from bot.core.settings import Settings
+from bot.devtools.standin.requests import button_action, post, select_action, send_block_action, send_view_submission
+from bot.devtools.standin.web_api import FakeSlack, render_message
+from bot.runtime.app import build_leadbot
+from bot.runtime.server import ServerThread, make_http_server
+from bot.sla.sweep import sweep
+from store import leads as lead_store
+from store.db import read_session
+
+DEMO_CONFIG = """
+timezone: America/New_York
+channels: {escalations: C0ESCALATE, handoffs: C0HANDOFF}
+team:
+  - {slack_id: U0SDR1, name: Sam Rivera, role: sdr}
+  - {slack_id: U0SDR2, name: Ana Silva, role: sdr}
+  - {slack_id: U0AE1, name: Alex Kim, role: ae}
+  - {slack_id: U0MGR1, name: Morgan Lee, role: manager}
+sla: {first_touch: 15m, first_touch_hot: 5m, escalate_after: 2h, reassign_after: 24h, ae_response: 4h}
+scoring:
+  mql_threshold: 40
+  icp: {industries: [Software, Fintech], company_size: {min: 50, max: 5000}, regions: [US, CA, GB],
+        seniority: [vp, director, head, chief, cto, ceo]}
+routing: {fallback: U0MGR1}
+"""
+
+SAMPLE_LEADS = [
+    {
+        "email": "jordan.blake@northwind.io",
+        "first_name": "Jordan",
+        "last_name": "Blake",
+        "company": "Northwind",
+        "title": "VP Engineering",
+        "company_size": "201-500",
+        "country": "US",
+        "industry": "Software",
+        "source": "Website",
+        "demo_request": True,
+        "pages_visited": ["/pricing", "/demo"],
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "brand-q4",
+    },
+    {
+        "email": "priya@fabrikam.co.uk",
+        "first_name": "Priya",
+        "last_name": "Natarajan",
+        "company": "Fabrikam",
+        "title": "Head of Operations",
+        "company_size": 120,
+        "country": "GB",
+        "industry": "Fintech",
+        "source": "Webinar",
+        "pages_visited": ["/blog/speed-to-lead"],
+    },
+    {
+        "email": "lee.student@gmail.com",
+        "first_name": "Lee",
+        "last_name": "Park",
+        "title": "Student",
+        "country": "KR",
+        "source": "Content download",
+    },
+]
+
+
+def run_demo(out: Callable[[str], None] = print) -> int:
+    with tempfile.TemporaryDirectory(prefix="leadbot-demo-") as workdir:
+        return _run(Path(workdir), out)
+
+
+def _run(workdir: Path, out: Callable[[str], None]) -> int:
+    standin = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8)).start()
+    settings = Settings(
+        slack_bot_token=standin.bot_token,
+        slack_signing_secret=secrets.token_hex(16),
+        slack_api_url=standin.base_url,
+        database_url=f"sqlite:///{workdir / 'demo.db'}",
+        intake_token=secrets.token_urlsafe(24),
+    )
+    config = parse_config(yaml.safe_load(DEMO_CONFIG), "demo config")
+    names = {m.slack_id: m.name for m in config.team}
+    # The demo's own clock, so that it can let a few minutes pass before the SDR calls.
+    clock = ManualClock(SystemClock().now())
+    leadbot = build_leadbot(settings, config, clock=clock, relay_poll_every=0.2)
+    leadbot.start()
+    server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
+    base = server.url
+    try:
+        out(
+            "Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
+            f"{standin.url}; nothing leaves this machine."
+        )
+        out(f"The real Leadbot server runs on {base} with a fresh SQLite database in {workdir}.\n")
+        first_alert, alerts = None, {}
+        for lead in SAMPLE_LEADS:
+            out(f"── A form posts a lead: POST {base}/leads  ({lead['email']})")
+            status, body, _ = post(
+                f"{base}/leads",
+                json.dumps(lead),
+                {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
+            )
+            answer = json.loads(body)
+            out(
+                f"   → HTTP {status}: lead #{answer['id']}, owner {names[answer['owner']]}, score {answer['score']}, "
+                f"first touch due {answer['first_touch_due_at']}"
+            )
+            channel = standin.dm_channel(answer["owner"])
+            alert = standin.wait_for(lambda a=answer, ch=channel: _alert_for(standin, ch, a["id"]))
+            out(f"   {names[answer['owner']]} gets this DM in Slack:")
+            out(_indent(render_message(alert, names)))
+            first_alert = first_alert or (answer, alert)
+            alerts[answer["id"]] = (answer["owner"], alert)
+        answer, alert = first_alert
+        owner = answer["owner"]
+        other = next(m.slack_id for m in config.team if m.role == "sdr" and m.slack_id != owner)
+
+        out(f"\n── {names[other]} tries to log a call on {names[owner]}'s lead (a signed block_actions request)")
+        _click_contacted(standin, settings, base, other, alert, "call", "rep-2")
+        reply = standin.wait_for(lambda: standin.responses and standin.responses[-1])
+        out(f"   → {names[other]} sees, only to them: {render_message({'text': reply['text']}, names)}")
+
+        clock.advance(timedelta(minutes=3, seconds=40))
+        out(f"\n── 3m 40s later, {names[owner]} picks 'Contacted via… Call' on the DM (a signed block_actions request)")
+        status = _click_contacted(standin, settings, base, owner, alert, "call", "rep-1")
+        out(f"   → HTTP {status} within Slack's 3 seconds; the DM is then updated in place:")
+        updated = standin.wait_for(lambda: alert["edits"] > 0 and alert)
+        out(_indent(render_message(updated, names)))
+        with read_session(leadbot.engine) as session:
+            stored = lead_store.get_lead(session, answer["id"])
+            log = lead_store.activities(session, answer["id"])
+        out(
+            f"   What changed: stage new → {stored.stage}, first touch by {names[stored.first_touch_by]} via "
+            f"{stored.first_touch_via} at {stored.first_touch_at:%H:%M:%S} UTC. Activity log for lead #{stored.id}:"
+        )
+        for entry in log:
+            out(f"     {entry.at:%H:%M:%S}  {entry.actor:<8} {entry.kind}")
+
+        out(f"\n── The same person fills in the form again: POST {base}/leads")
+        status, body, _ = post(
+            f"{base}/leads",
+            json.dumps(SAMPLE_LEADS[0]),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
+        )
+        out(f"   → HTTP {status}: no new lead; {json.loads(body)['id']} gets the touch, and its owner hears of it:")
+        notice = standin.wait_for(lambda: [m for m in standin.messages_in(alert["channel"]) if m["thread_ts"]])
+        out(_indent(render_message(notice[-1], names)))
+
+        clock.advance(timedelta(hours=2))
+        result = sweep(leadbot.engine, config, clock.now())
+        leadbot.relay.kick()
+        out(
+            f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
+            + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
+        )
+        out("   Managers see this in the escalations channel:")
+        escalation = standin.wait_for(
+            lambda: next(
+                (m for m in standin.messages_in(config.channels.escalations) if "Escalation" in m["text"]), None
+            )
+        )
+        out(_indent(render_message(escalation, names)))
+        manager = config.members_with_role("manager")[0].slack_id
+        out(f"\n── {names[manager]} clicks Reassign now (a signed block_actions request)")
+        _click_button(standin, settings, base, manager, escalation, "escalation.reassign_now", "manager")
+        updated = standin.wait_for(lambda: escalation["edits"] > 0 and escalation)
+        out(_indent(render_message(updated, names)))
+        _qualify_and_accept(out, standin, settings, base, config, names, alerts[2])
+        out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
+        return 0
+    finally:
+        server.stop()
+        leadbot.stop()
+        standin.stop()
+        leadbot.engine.dispose()
+
+
+def _qualify_and_accept(out, standin: FakeSlack, settings: Settings, base: str, config, names, owned) -> None:
+    owner, alert = owned
+    ae = config.members_with_role("ae")[0].slack_id
+    out(f"\n── {names[owner]} emails Priya, then picks Qualify as SQL on the DM")
+    edits = alert["edits"]
+    _click_contacted(standin, settings, base, owner, alert, "email", "rep-2")
+    standin.wait_for(lambda: alert["edits"] > edits)
+    _click_button(standin, settings, base, owner, alert, "lead.qualify", "rep-2")
+    view = standin.wait_for(lambda: standin.opened_views and standin.opened_views[-1])["view"]
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    out(f"   A modal opens: {view['title']['text']}, asking for " + ", ".join(labels))
+    values = {
+        "notes": "Ops team loses inbound leads over weekends; wants SLAs in Slack.",
+        "need": "Leads go cold",
+        "budget": "20-40k",
+        "timeline": "This quarter",
+        "decision_maker": "Priya (Head of Ops)",
+    }
+    status, _ = send_view_submission(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
+        user_id=owner,
+        view=view,
+        values=values,
+        user_name="rep-2",
+    )
+    out(f"   → submitted (a signed view_submission), HTTP {status}. The handoffs channel shows:")
+    handoff = standin.wait_for(lambda: next((m for m in standin.messages_in(config.channels.handoffs)), None))
+    out(_indent(render_message(handoff, names)))
+    out(f"\n── {names[ae]} clicks Accept")
+    _click_button(standin, settings, base, ae, handoff, "handoff.accept", "ae")
+    standin.wait_for(lambda: handoff["edits"] > 0)
+    reply = standin.wait_for(lambda: [m for m in standin.messages_in(config.channels.handoffs) if m["thread_ts"]])
+    out(_indent(render_message(handoff, names)))
+    out("   and in its thread:")
+    out(_indent(render_message(reply[-1], names)))
+
+
+def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:
+    return next((m for m in standin.messages_in(channel) if f"Lead #{lead_id} " in json.dumps(m["blocks"])), None)
+
+
+def _click_contacted(
+    standin: FakeSlack, settings: Settings, base: str, user_id: str, alert: dict, via: str, user_name: str
+) -> int:
+    actions = next(b for b in alert["blocks"] if b["type"] == "actions")
+    menu = actions["elements"][0]
+    option = next(o for o in menu["options"] if json.loads(o["value"])["via"] == via)
+    action = select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"])
+    return send_block_action(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
+        user_id=user_id,
+        action=action,
+        message=alert,
+        response_url=standin.response_url(user_name),
+        user_name=user_name,
+    )
+
+
+def _click_button(
+    standin: FakeSlack, settings: Settings, base: str, user_id: str, message: dict, action_id: str, user_name: str
+) -> int:
+    block = next(b for b in message["blocks"] if b["type"] == "actions")
+    button = next(e for e in block["elements"] if e["action_id"] == action_id)
+    action = button_action(action_id, block["block_id"], button["value"], button["text"]["text"])
+    return send_block_action(
+        url=base,
+        signing_secret=settings.slack_signing_secret,
+        user_id=user_id,
+        action=action,
+        message=message,
+        response_url=standin.response_url(user_name),
+        user_name=user_name,
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("     " + line for line in text.splitlines())

@@ -1,0 +1,93 @@
+"""Prometheus metrics for `GET /metrics`: counters kept by this process, outbox depth read from the database.
+
+Each `leadbot serve` or `leadbot worker` process keeps its own counters (Prometheus adds up instances);
+the outbox gauges come from the shared database, so every instance reports the same depth.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.engine import Engine
+
+from bot.core.clock import Clock
+from store import outbox as outbox_store
+from store.db import read_session
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BREACH_OUTCOMES = {"breached": "first_touch", "ae_escalated": "ae_response"}
+
+
+class Metrics:
+    def __init__(self, engine: Engine, clock: Clock):
+        self.registry = registry = CollectorRegistry()
+        self.leads_received = Counter(
+            "leadbot_leads_received",
+            "Leads posted to the intake: created, duplicate (a touch on an open lead), invalid, unauthorized",
+            ["result"],
+            registry=registry,
+        )
+        self.intake_seconds = Histogram(
+            "leadbot_intake_duration_seconds", "From request to answer for accepted leads", registry=registry
+        )
+        self.alerts_sent = Counter("leadbot_alerts_sent", "Lead alerts delivered to their owner", registry=registry)
+        self.slack_calls = Counter(
+            "leadbot_slack_calls", "Slack Web API calls by the outbox relay", ["method", "outcome"], registry=registry
+        )
+        self.slack_errors = Counter(
+            "leadbot_slack_api_errors",
+            "Slack Web API calls that failed after slack-sdk's own retries, by method and error",
+            ["method", "error"],
+            registry=registry,
+        )
+        self.sla_firings = Counter(
+            "leadbot_sla_timer_firings", "SLA timers fired by the sweep, by outcome", ["outcome"], registry=registry
+        )
+        self.sla_breaches = Counter(
+            "leadbot_sla_breaches", "SLA breaches recorded: first_touch, ae_response", ["sla"], registry=registry
+        )
+        self.sweep_seconds = Histogram(
+            "leadbot_sweep_duration_seconds",
+            "Time one SLA sweep took, firings included",
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60),
+            registry=registry,
+        )
+        registry.register(_OutboxDepth(engine, clock))
+
+    def count_sweep(self, outcomes: dict[str, int], seconds: float) -> None:
+        self.sweep_seconds.observe(seconds)
+        for outcome, times in outcomes.items():
+            self.sla_firings.labels(outcome=outcome).inc(times)
+            if outcome in BREACH_OUTCOMES:
+                self.sla_breaches.labels(sla=BREACH_OUTCOMES[outcome]).inc(times)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _OutboxDepth:
+    """Read at scrape time: what waits to be sent, what failed for good, and how old the oldest waiting is."""
+
+    def __init__(self, engine: Engine, clock: Clock):
+        self.engine, self.clock = engine, clock
+
+    def describe(self):
+        return []  # nothing to check at registration; the values come from the database at each scrape
+
+    def collect(self):
+        try:
+            with read_session(self.engine) as session:
+                pending, failed, oldest = outbox_store.depth(session)
+        except Exception as exc:  # a scrape must not fail because the database is away; /healthz says so
+            log.warning("metrics: outbox depth unavailable: %s", exc)
+            return
+        yield GaugeMetricFamily("leadbot_outbox_pending", "Slack calls waiting to be sent", value=pending)
+        yield GaugeMetricFamily("leadbot_outbox_failed", "Slack calls that failed for good", value=failed)
+        age = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
+        yield GaugeMetricFamily(
+            "leadbot_outbox_oldest_pending_seconds", "Age of the oldest Slack call waiting (0 when none)", value=age
+        )
