@@ -17,7 +17,7 @@ from bot.lifecycle.touches import (
     act_on_escalation,
     log_touch,
 )
-from bot.slack.alert import slack_date
+from bot.slack.blocks import slack_date
 from bot.slack.ids import ContactMethod, EscalationAction, LeadAction
 from handlers.errors import answers_refusals
 from handlers.payloads import BadPayload, ContactedClick, EscalationClick

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.reports.leadstats import UsageError, chart_png, help_text, parse_request, report_text
 from bot.routing.availability import AvailabilityError, parse_availability, set_availability
-from bot.slack.alert import LEADBOT_HELP, availability_confirmation, unknown_option
+from bot.slack.commands import LEADBOT_HELP, availability_confirmation, unknown_option
 
 
 def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:

@@ -14,7 +14,7 @@ import logging
 from slack_bolt import App
 
 from bot.lifecycle.touches import LeadbotError
-from bot.slack.alert import notice_modal
+from bot.slack.modals import notice_modal
 
 log = logging.getLogger(__name__)
 

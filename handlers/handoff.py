@@ -22,8 +22,8 @@ from bot.lifecycle.handoff import (
 )
 from bot.lifecycle.touches import NotAllowed
 from bot.routing.claims import AlreadyClaimed, Claimed, claim_lead
-from bot.slack.alert import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
 from bot.slack.ids import HandoffAction, LeadAction, Modal
+from bot.slack.modals import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
 from handlers.actions import OUTDATED, ephemeral
 from handlers.errors import answers_modal_refusals, answers_refusals
 from handlers.payloads import BadPayload, LeadButtonClick, ModalSubmission

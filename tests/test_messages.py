@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.devtools.standin.web_api import block_problems
-from bot.slack.alert import escape, home_view, lead_alert
+from bot.slack.alert import lead_alert
+from bot.slack.blocks import escape
+from bot.slack.home import home_view
 from store.models import Lead
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -66,7 +68,7 @@ def test_the_home_view_says_how_long_is_left_or_how_overdue():
 
 
 def test_clipping_never_cuts_an_entity_or_a_mention_in_half():
-    from bot.slack.alert import clip, escape
+    from bot.slack.blocks import clip, escape
 
     text = escape("R&D <Labs> " * 400)
     for limit in range(20, 60):

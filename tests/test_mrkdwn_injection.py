@@ -1,7 +1,7 @@
 """Lead fields are data, never markup: every message and view Leadbot builds shows them literally.
 
 A lead whose fields carry `<!channel>`, `<!here>`, `<@U0MGR1>`, `*bold*` or `<http://evil|link>` goes
-through every builder in bot.messages and through /leadstats; no mrkdwn string (and no notification
+through every builder in bot.slack and through /leadstats; no mrkdwn string (and no notification
 `text`, which Slack also parses) may contain those as markup.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from bot.intake.accept import accept_lead, parse_lead
 from bot.reports.leadstats import parse_request, report_text
 from bot.runtime.app import prepare_database
-from bot.slack import alert as messages
+from bot.slack import alert, blocks, claims, commands, escalation, handoff, home, modals, notices
 from store.models import Lead, Stage
 from tests.conftest import START, make_config
 
@@ -64,51 +64,57 @@ def _every_built_thing() -> dict[str, object]:
     """Every public builder in bot.messages, called with the hostile lead (a new builder must be added here)."""
     config, lead, tz = make_config(), _hostile_lead(), ZoneInfo("America/New_York")
     built = {
-        "accept_modal": messages.accept_modal(lead, config, ["amount"]),
-        "ae_escalation": messages.ae_escalation(lead, timedelta(hours=4)),
-        "ae_home_view": messages.ae_home_view(NAME, [lead], config),
-        "ae_reminder": messages.ae_reminder(lead),
-        "alert_for": messages.alert_for(lead, config),
-        "claim_offer": messages.claim_offer(lead),
-        "claim_offer_claimed": messages.claim_offer(lead, claimed_by="U0SDR2"),
-        "claimed_away": messages.claimed_away(lead, "U0SDR2"),
-        "disqualify_modal": messages.disqualify_modal(lead),
-        "escalation": messages.escalation(lead, "2h", owner="U0SDR1"),
-        "escalation_resolved": messages.escalation(lead, "2h", resolved=messages.escape(NAME)),
-        "escalation_claimed": messages.escalation(lead, "1d", stays_with_fallback=True),
-        "first_touch_breached": messages.first_touch_breached(lead, timedelta(minutes=15)),
-        "first_touch_reminder": messages.first_touch_reminder(lead, START),
-        "first_touch_summary": messages.first_touch_summary(lead, timedelta(minutes=15)),
-        "handoff": messages.handoff(lead, config, ae_reason=NAME),
-        "handoff_accepted_reply": messages.handoff_accepted_reply(lead, "U0AE1", 3),
-        "handoff_rejected_reply": messages.handoff_rejected_reply(lead, "U0AE1"),
-        "home_view": messages.home_view(NAME, [lead], tz, START),
-        "lead_alert": messages.lead_alert(lead, sla=timedelta(minutes=15), mql_threshold=40, tz=tz),
-        "manager_home_view": messages.manager_home_view(NAME, "today", [lead], {"U0SDR2": None}, tz, {"U0SDR2": NAME}),
-        "notice_modal": messages.notice_modal(messages.escape(NAME)),
-        "qualify_modal": messages.qualify_modal(lead, config),
-        "reassigned_away": messages.reassigned_away(lead, "U0SDR1", "U0SDR2", NAME),
-        "reassignment_notice": messages.reassignment_notice(lead, "U0SDR1", "U0SDR2", NAME),
-        "reject_modal": messages.reject_modal(lead),
-        "resubmission_notice": messages.resubmission_notice(lead, NAME),
+        "accept_modal": modals.accept_modal(lead, config, ["amount"]),
+        "ae_escalation": escalation.ae_escalation(lead, timedelta(hours=4)),
+        "ae_home_view": home.ae_home_view(NAME, [lead], config),
+        "ae_reminder": escalation.ae_reminder(lead),
+        "alert_for": alert.alert_for(lead, config),
+        "claim_offer": claims.claim_offer(lead),
+        "claim_offer_claimed": claims.claim_offer(lead, claimed_by="U0SDR2"),
+        "claimed_away": claims.claimed_away(lead, "U0SDR2"),
+        "disqualify_modal": modals.disqualify_modal(lead),
+        "escalation": escalation.escalation(lead, "2h", owner="U0SDR1"),
+        "escalation_resolved": escalation.escalation(lead, "2h", resolved=blocks.escape(NAME)),
+        "escalation_claimed": escalation.escalation(lead, "1d", stays_with_fallback=True),
+        "first_touch_breached": alert.first_touch_breached(lead, timedelta(minutes=15)),
+        "first_touch_reminder": alert.first_touch_reminder(lead, START),
+        "first_touch_summary": alert.first_touch_summary(lead, timedelta(minutes=15)),
+        "handoff": handoff.handoff(lead, config, ae_reason=NAME),
+        "handoff_accepted_reply": handoff.handoff_accepted_reply(lead, "U0AE1", 3),
+        "handoff_rejected_reply": handoff.handoff_rejected_reply(lead, "U0AE1"),
+        "home_view": home.home_view(NAME, [lead], tz, START),
+        "lead_alert": alert.lead_alert(lead, sla=timedelta(minutes=15), mql_threshold=40, tz=tz),
+        "manager_home_view": home.manager_home_view(NAME, "today", [lead], {"U0SDR2": None}, tz, {"U0SDR2": NAME}),
+        "notice_modal": modals.notice_modal(blocks.escape(NAME)),
+        "qualify_modal": modals.qualify_modal(lead, config),
+        "reassigned_away": escalation.reassigned_away(lead, "U0SDR1", "U0SDR2", NAME),
+        "reassignment_notice": escalation.reassignment_notice(lead, "U0SDR1", "U0SDR2", NAME),
+        "reject_modal": modals.reject_modal(lead),
+        "resubmission_notice": alert.resubmission_notice(lead, NAME),
         # The quoted text is a message Leadbot built for the lead (lead data already escaped, mentions in it).
-        "undeliverable_notice": messages.undeliverable_notice(
-            7, "U0SDR1", NAME, messages.alert_for(lead, config).text + " <!here> <@U0MGR1>"
+        "undeliverable_notice": notices.undeliverable_notice(
+            7, "U0SDR1", NAME, alert.alert_for(lead, config).text + " <!here> <@U0MGR1>"
         ),
-        "unknown_option": messages.unknown_option(NAME),
+        "unknown_option": commands.unknown_option(NAME),
     }
     return built
 
 
 # Helpers that return data, not messages: escape/clip/slack_date/lead_title/availability_confirmation.
-NOT_MESSAGES = {"escape", "clip", "slack_date", "lead_title", "availability_confirmation"}
+NOT_MESSAGES = {
+    "escape", "clip", "slack_date", "lead_title", "availability_confirmation",
+    # Block Kit pieces the builders above are made of (each reaches Slack only inside one of them).
+    "mrkdwn", "field", "button", "finish", "note", "lead_controls", "outcome_line", "decision_buttons",
+}  # fmt: skip
+BUILDER_MODULES = [alert, blocks, claims, commands, escalation, handoff, home, modals, notices]
 
 
 def test_every_builder_is_in_the_list():
     public = {
         name
-        for name, fn in inspect.getmembers(messages, inspect.isfunction)
-        if fn.__module__ == "bot.slack.alert" and not name.startswith("_")
+        for module in BUILDER_MODULES
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if fn.__module__ == module.__name__ and not name.startswith("_")
     }
     covered = {name.removesuffix("_claimed").removesuffix("_resolved") for name in _every_built_thing()}
     assert public - NOT_MESSAGES == covered
@@ -151,8 +157,8 @@ def test_hostile_lead_fields_are_shown_literally_and_ping_nobody(name):
 
 
 def test_the_hostile_text_is_still_there_to_read():
-    alert = messages.alert_for(_hostile_lead(), make_config())
-    shown = json.dumps(alert.as_payload(), ensure_ascii=False)
+    message = alert.alert_for(_hostile_lead(), make_config())
+    shown = json.dumps(message.as_payload(), ensure_ascii=False)
     assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U0MGR1&gt; \u200b*bold* &lt;http://evil|link&gt;" in shown
 
 

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from bot.devtools.standin.requests import button_action, select_action, send_view_submission
-from bot.slack.alert import disqualify_modal
 from bot.slack.ids import ContactChoice, EscalationChoice, LeadRef
+from bot.slack.modals import disqualify_modal
 from store.models import Lead
 from tests.conftest import SIGNING_SECRET
 

@@ -21,7 +21,8 @@ from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.reports.home import publish_home
 from bot.reports.metrics import Metrics
-from bot.slack.alert import alert_for, undeliverable_notice
+from bot.slack.alert import alert_for
+from bot.slack.notices import undeliverable_notice
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import read_session, write_session

@@ -18,7 +18,7 @@ from bot.intake.scoring import ScoringInput, score_lead
 from bot.intake.sources import attribute_source, normalise_campaign
 from bot.routing.rotation import assign_new_lead, facts_of
 from bot.sla import clocks as sla
-from bot.slack import alert as messages
+from bot.slack import alert, claims
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -237,7 +237,7 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, 
             session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=existing.id, ref="alert"
         )
     # Not the owner's activity, so the idle clocks keep running.
-    notice = messages.resubmission_notice(existing, data.source)
+    notice = alert.resubmission_notice(existing, data.source)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
@@ -294,7 +294,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     if lead.score >= config.scoring.mql_threshold:
         lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
     if assignment.claimable:
-        offer = messages.claim_offer(lead)
+        offer = claims.claim_offer(lead)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",

@@ -17,7 +17,7 @@ from bot.delivery.relay import RENDER_ALERT, refresh_homes
 from bot.lifecycle.touches import LeadNotFound, NotAllowed, may_act_on
 from bot.routing.rotation import next_in_rotation, ordinal
 from bot.sla import clocks as sla
-from bot.slack import alert as messages
+from bot.slack import blocks, handoff
 from bot.slack.ids import DISQUALIFY_REASONS, REJECT_REASONS
 from store import handoff as handoff_store
 from store import leads as lead_store
@@ -161,11 +161,11 @@ def qualify_as_sql(
         lead_store.log_activity(session, lead_id, now, "system", "handed_off", ae=ae_id, reason=ae_reason)
         sla.stop_all_clocks(session, lead)  # the SDR's clocks stop while the AE decides
         sla.start_ae_response_clock(session, lead, config, now)
-        handoff = messages.handoff(lead, config, ae_reason)
+        posted = handoff.handoff(lead, config, ae_reason)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
-            payload={"channel": config.channels.handoffs, **handoff.as_payload()},
+            payload={"channel": config.channels.handoffs, **posted.as_payload()},
             now=now,
             lead_id=lead_id,
             ref="handoff",
@@ -307,7 +307,7 @@ def accept_sql(
             raise RuntimeError(f"lead {lead_id} moved to Accepted but already had an opportunity")
         lead_store.log_activity(session, lead_id, now, actor_id, "accepted", opportunity_id=opportunity.id)
         sla.stop_all_clocks(session, lead)
-        _after_decision(session, lead, config, now, messages.handoff_accepted_reply(lead, actor_id, opportunity.id))
+        _after_decision(session, lead, config, now, handoff.handoff_accepted_reply(lead, actor_id, opportunity.id))
         return Done(lead)
 
 
@@ -338,13 +338,13 @@ def reject_sql(
         lead_store.log_activity(session, lead_id, now, actor_id, "rejected", reason=reason, notes=notes.strip())
         sla.stop_ae_response_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)  # back with the SDR: their idle clocks run again
-        _after_decision(session, lead, config, now, messages.handoff_rejected_reply(lead, actor_id))
+        _after_decision(session, lead, config, now, handoff.handoff_rejected_reply(lead, actor_id))
         return Done(lead)
 
 
-def _after_decision(session: Session, lead: Lead, config: Config, now, reply: messages.SlackMessage) -> None:
+def _after_decision(session: Session, lead: Lead, config: Config, now, reply: blocks.SlackMessage) -> None:
     """Update the handoff message in place, reply in its thread, and redraw the SDR's DM."""
-    updated = messages.handoff(lead, config)
+    updated = handoff.handoff(lead, config)
     outbox_store.enqueue(
         session,
         method="chat.update",

@@ -11,8 +11,8 @@ from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.delivery.relay import RENDER_ALERT, refresh_homes
 from bot.sla import clocks as sla
-from bot.slack.alert import escalation as escalation_message
-from bot.slack.alert import escape
+from bot.slack.blocks import escape
+from bot.slack.escalation import escalation as escalation_message
 from bot.slack.ids import ContactMethod
 from store import leads as lead_store
 from store import outbox as outbox_store

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.slack import alert as messages
+from bot.slack import home
 from store import home as home_store
 from store import leads as lead_store
 from store import routing as rotation_store
@@ -26,7 +26,7 @@ def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dic
     name = member.name if member else "you"
     with read_session(engine) as session:
         if member is not None and member.role == "ae":
-            return messages.ae_home_view(name, lead_store.sqls_waiting_for(session, user_id, HOME_LEAD_LIMIT), config)
+            return home.ae_home_view(name, lead_store.sqls_waiting_for(session, user_id, HOME_LEAD_LIMIT), config)
         if member is not None and member.role == "manager":
             start = datetime.combine(now.astimezone(config.tz).date(), time(0), config.tz)
             today = stats.period_counts(session, start, now, stats.Scope()).total
@@ -35,7 +35,7 @@ def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dic
                 f"*Today*: {today.leads} leads in · SLA compliance {compliance} · "
                 f"{today.breaches} breaches · {today.escalations} escalations"
             )
-            return messages.manager_home_view(
+            return home.manager_home_view(
                 name,
                 text,
                 lead_store.escalations_waiting(session, 20),
@@ -43,9 +43,7 @@ def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dic
                 config.tz,
                 {m.slack_id: m.name for m in config.team},
             )
-        return messages.home_view(
-            name, lead_store.open_leads_for_owner(session, user_id, HOME_LEAD_LIMIT), config.tz, now
-        )
+        return home.home_view(name, lead_store.open_leads_for_owner(session, user_id, HOME_LEAD_LIMIT), config.tz, now)
 
 
 PUBLISH_TRIES = 3

@@ -18,7 +18,7 @@ from bot.core.config import Config
 from bot.core.durations import format_duration
 from bot.core.team import UnknownMember, find_member, names_a_member
 from bot.intake.sources import UNKNOWN
-from bot.slack.alert import escape
+from bot.slack.blocks import escape
 from store import stats
 from store.db import read_session, write_session
 

@@ -12,7 +12,7 @@ from bot.delivery.relay import RENDER_ALERT, refresh_homes
 from bot.lifecycle.touches import LeadNotFound
 from bot.routing.rotation import skip_reasons
 from bot.sla import clocks as sla
-from bot.slack import alert as messages
+from bot.slack import claims
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import write_session
@@ -60,7 +60,7 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
         lead_store.log_activity(session, lead_id, now, actor_id, "claimed", **{"from": holder})
         sla.start_clocks(session, lead, config, now)
         # The holder hears it in their alert's thread before the claimer's alert takes over the ref.
-        notice = messages.claimed_away(lead, actor_id)
+        notice = claims.claimed_away(lead, actor_id)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
@@ -77,7 +77,7 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
             lead_id=lead_id,
             ref="alert",
         )
-        offer = messages.claim_offer(lead, claimed_by=actor_id)
+        offer = claims.claim_offer(lead, claimed_by=actor_id)
         outbox_store.enqueue(
             session,
             method="chat.update",

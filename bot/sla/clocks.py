@@ -17,7 +17,7 @@ from bot.core.business_hours import AlwaysOpen, BusinessCalendar
 from bot.core.config import Config
 from bot.delivery.relay import RENDER_ALERT, refresh_homes
 from bot.routing.rotation import facts_of, pool_key_for, reassignment_owner
-from bot.slack import alert as messages
+from bot.slack import alert, escalation
 from store import leads as lead_store
 from store import outbox as outbox_store
 from store import routing as rotation_store
@@ -184,7 +184,7 @@ def reassign_lead(
 
     if old_owner and old_owner != new_owner:
         # Queued before the new owner's alert, so it resolves to the old owner's thread when sent.
-        notice = messages.reassigned_away(lead, old_owner, new_owner, why)
+        notice = escalation.reassigned_away(lead, old_owner, new_owner, why)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
@@ -201,7 +201,7 @@ def reassign_lead(
         lead_id=lead.id,
         ref="alert",
     )
-    summary = messages.reassignment_notice(lead, old_owner, new_owner, why)
+    summary = escalation.reassignment_notice(lead, old_owner, new_owner, why)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
@@ -250,7 +250,7 @@ def _ago(delta: timedelta) -> str:
 
 def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
     if kind == TimerKind.FIRST_TOUCH_REMINDER:
-        note = messages.first_touch_reminder(lead, now)
+        note = alert.first_touch_reminder(lead, now)
         outbox_store.enqueue(
             session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
         )
@@ -267,7 +267,7 @@ def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: d
         due_at=lead.first_touch_due_at.isoformat(),
         owner=lead.owner_id,
     )
-    note = messages.first_touch_breached(lead, sla)
+    note = alert.first_touch_breached(lead, sla)
     outbox_store.enqueue(
         session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
     )
@@ -291,7 +291,7 @@ def _escalate(session: Session, lead: Lead, config: Config, now: datetime, stays
     lead_store.log_activity(
         session, lead.id, now, "system", "escalated", owner=lead.owner_id, idle_seconds=int(idle.total_seconds())
     )
-    message = messages.escalation(lead, _ago(idle), stays_with_fallback=stays_with_fallback)
+    message = escalation.escalation(lead, _ago(idle), stays_with_fallback=stays_with_fallback)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
@@ -306,7 +306,7 @@ def _escalate(session: Session, lead: Lead, config: Config, now: datetime, stays
 
 def _ae_response(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
     if kind == TimerKind.AE_REMINDER:
-        note = messages.ae_reminder(lead)
+        note = escalation.ae_reminder(lead)
         outbox_store.enqueue(
             session,
             method="chat.postMessage",
@@ -317,7 +317,7 @@ def _ae_response(session: Session, lead: Lead, kind: str, config: Config, now: d
         lead_store.log_activity(session, lead.id, now, "system", "reminded", sla="ae_response", ae=lead.ae_id)
         return "ae_reminded"
     lead_store.log_activity(session, lead.id, now, "system", "sla_breached", sla="ae_response", ae=lead.ae_id)
-    note = messages.ae_escalation(lead, config.sla.ae_response)
+    note = escalation.ae_escalation(lead, config.sla.ae_response)
     outbox_store.enqueue(
         session,
         method="chat.postMessage",
