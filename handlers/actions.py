@@ -12,8 +12,6 @@ from bot.lifecycle.touches import (
     ManagersOnly,
     NobodyElse,
     NotAllowed,
-    Reassigned,
-    TouchLogged,
     act_on_escalation,
     log_touch,
 )
@@ -47,9 +45,7 @@ def on_contacted(ack: Ack, body: dict, respond: Respond, context: BoltContext) -
         via=click.choice.via,
         number=click.choice.touch,
     )
-    if isinstance(result, TouchLogged):
-        leadbot.relay.kick()
-    elif isinstance(result, NotAllowed):
+    if isinstance(result, NotAllowed):
         ephemeral(respond, f"Only <@{result.owner_id}> (the lead's owner) or a manager can log a touch on this lead.")
     elif isinstance(result, AlreadyLogged):
         when = slack_date(result.at, leadbot.config.tz, "{time}")
@@ -77,9 +73,7 @@ def _on_escalation(ack: Ack, body: dict, respond: Respond, context: BoltContext,
         actor_id=click.user_id,
         take=take,
     )
-    if isinstance(result, Reassigned):
-        leadbot.relay.kick()
-    elif isinstance(result, AlreadyHandled):
+    if isinstance(result, AlreadyHandled):
         ephemeral(respond, f"Already handled: the lead is now with <@{result.owner_id}>, so nothing was changed.")
     elif isinstance(result, ManagersOnly):
         ephemeral(respond, "Only a manager can reassign a lead from here. You can *Take it* yourself.")

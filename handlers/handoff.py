@@ -21,7 +21,7 @@ from bot.lifecycle.handoff import (
     reject_sql,
 )
 from bot.lifecycle.touches import NotAllowed
-from bot.routing.claims import AlreadyClaimed, Claimed, claim_lead
+from bot.routing.claims import AlreadyClaimed, claim_lead
 from bot.slack.ids import HandoffAction, LeadAction, Modal
 from bot.slack.modals import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
 from handlers.actions import OUTDATED, ephemeral
@@ -60,9 +60,7 @@ def on_engaged(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> 
     result = mark_engaged(
         leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.ref.lead_id, actor_id=click.user_id
     )
-    if isinstance(result, Done):
-        leadbot.relay.kick()
-    else:
+    if not isinstance(result, Done):
         ephemeral(respond, _refusal(result))
 
 
@@ -106,9 +104,7 @@ def on_accept(ack: Ack, body: dict, respond: Respond, context: BoltContext, clie
     if isinstance(result, NeedsFields):
         missing = missing_opportunity_fields(result.lead, leadbot.config)
         client.views_open(trigger_id=click.trigger_id, view=accept_modal(result.lead, leadbot.config, missing))
-    elif isinstance(result, Done):
-        leadbot.relay.kick()
-    else:
+    elif not isinstance(result, Done):
         ephemeral(respond, _refusal(result, deciding=True))
 
 
@@ -134,7 +130,6 @@ def _answer(ack: Ack, result, context: BoltContext, form: ModalSubmission, *, de
     """Close the modal on success; show a field's problem on that field; otherwise say what happened instead."""
     if isinstance(result, Done):
         ack()
-        context["leadbot"].relay.kick()
         return
     if isinstance(result, Invalid):
         # Slack shows an error only on an input block of the submitted view; any other key breaks the answer.
@@ -233,9 +228,7 @@ def on_claim(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> No
     result = claim_lead(
         leadbot.engine, leadbot.config, leadbot.clock, lead_id=click.ref.lead_id, actor_id=click.user_id
     )
-    if isinstance(result, Claimed):
-        leadbot.relay.kick()
-    elif isinstance(result, AlreadyClaimed):
+    if isinstance(result, AlreadyClaimed):
         ephemeral(respond, f"Already claimed: <@{result.owner_id}> was first. Nothing was changed.")
     else:
         ephemeral(respond, f"You can't claim this lead: {result.why}.")

@@ -352,7 +352,7 @@ class MemberStatus(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A Slack call recorded in the same transaction as the change that causes it."""
+    """A delivery (a Slack call) recorded in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -372,6 +372,8 @@ class OutboxMessage(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Where it goes ("slack"; a CRM next): order is kept per lead and target, and each has its own retries.
+    target: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
     lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)
     method: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -16,13 +16,22 @@ from store.models import OutboxMessage
 def enqueue(
     session: Session,
     *,
+    target: str,
     method: str,
     payload: dict[str, Any],
     now: datetime,
     lead_id: int | None = None,
     ref: str | None = None,
 ) -> OutboxMessage:
-    row = OutboxMessage(lead_id=lead_id, method=method, payload=payload, ref=ref, created_at=now, next_attempt_at=now)
+    row = OutboxMessage(
+        target=target,
+        lead_id=lead_id,
+        method=method,
+        payload=payload,
+        ref=ref,
+        created_at=now,
+        next_attempt_at=now,
+    )
     session.add(row)
     return row
 
@@ -36,13 +45,14 @@ class Claimed:
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Due rows, oldest first, leased to this caller so no other relay sends them meanwhile.
 
-    A row waits while an earlier row for the same lead is unsent: a message update must never
-    overtake the post it updates.
+    A row waits while an earlier row for the same lead and target is unsent: a message update must never
+    overtake the post it updates, and one target's outage never holds back another's rows.
     """
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
         and_(
             earlier.lead_id == OutboxMessage.lead_id,
+            earlier.target == OutboxMessage.target,
             earlier.sent_at.is_(None),
             ~earlier.failed,
             earlier.id < OutboxMessage.id,
@@ -117,6 +127,7 @@ def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
 def enqueue_once(
     session: Session,
     *,
+    target: str,
     method: str,
     payload: dict[str, Any],
     now: datetime,
@@ -139,7 +150,7 @@ def enqueue_once(
     ).one()
     if waiting:
         return False
-    row = enqueue(session, method=method, payload=payload, now=now, ref=ref)
+    row = enqueue(session, target=target, method=method, payload=payload, now=now, ref=ref)
     if not_before is not None:
         row.next_attempt_at = not_before
     return True

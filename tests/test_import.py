@@ -88,17 +88,13 @@ def test_a_bad_mapping_or_missing_file_is_named(tmp_path, monkeypatch, capsys):
 def test_a_duplicate_row_imported_without_alerts_tells_the_owner_in_a_dm_of_its_own(tmp_path, monkeypatch, fake_slack):
     from bot.core.clock import SystemClock
     from bot.core.config import load_config
-    from bot.delivery.relay import OutboxRelay
+    from bot.runtime.app import make_relay
     from bot.slack.client import make_web_client
 
     _, engine = _run(tmp_path, monkeypatch, "--no-alerts")
     config = load_config(str(tmp_path / "leadbot.yml"))
-    relay = OutboxRelay(
-        engine,
-        make_web_client(fake_slack.bot_token, fake_slack.base_url),
-        SystemClock(),  # the import ran on the system clock
-        config=config,
-    )
+    client = make_web_client(fake_slack.bot_token, fake_slack.base_url)
+    relay = make_relay(engine, client, SystemClock(), config)  # the import ran on the system clock
 
     while relay.deliver_due():
         pass

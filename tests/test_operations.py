@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from bot.core.logs import JsonLines, MaskPersonalData, TextWithFields, configure_logging, mask_personal_data
-from bot.sla.sweep import SweepScheduler
+from bot.runtime.scheduler import BackgroundJobs
 from tests.conftest import eventually
 
 
@@ -38,9 +38,9 @@ def test_metrics_count_leads_alerts_breaches_slack_errors_and_show_the_outbox(bo
 
     eventually(lambda: _metrics(bot).get("leadbot_alerts_sent_total") == 1.0)
     bot.leadbot.relay.stop()  # what the sweep queues now stays queued, to be seen in the outbox gauges
-    sweeper = SweepScheduler(bot.engine, bot.leadbot.config, bot.clock, metrics=bot.leadbot.metrics)
+    jobs = BackgroundJobs(bot.engine, bot.leadbot.config, bot.clock, metrics=bot.leadbot.metrics)
     bot.clock.advance(timedelta(minutes=16))  # both leads miss the 15-minute first touch
-    sweeper.tick()
+    jobs.run_sweep()
 
     m = _metrics(bot)
     assert m["leadbot_alerts_sent_total"] == 1

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.delivery.relay import OutboxRelay
+from bot.runtime.app import make_relay
 from bot.slack.client import make_web_client
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, OutboxMessage
-from tests.conftest import eventually
+from tests.conftest import eventually, make_config
 
 
 def _rows(engine) -> list[OutboxMessage]:
@@ -105,13 +105,13 @@ def _closed_port() -> int:
 def test_connection_refused_leaves_the_row_queued_for_a_later_try(engine, clock, fake_slack):
     with write_session(engine) as session:
         outbox_store.enqueue(
-            session, method="chat.postMessage", payload={"channel": "C1", "text": "hi"}, now=clock.now()
+            session, target="slack", method="chat.postMessage", payload={"channel": "C1", "text": "hi"}, now=clock.now()
         )
     dead = make_web_client(fake_slack.bot_token, f"http://127.0.0.1:{_closed_port()}/api/")
     for handler in dead.retry_handlers:  # no real-time sleeping between retries in this test
         handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
 
-    OutboxRelay(engine, dead, clock).deliver_due()
+    make_relay(engine, dead, clock, make_config()).deliver_due()
 
     row = _rows(engine)[0]
     assert row.sent_at is None and not row.failed and "URLError" in row.last_error
@@ -119,7 +119,7 @@ def test_connection_refused_leaves_the_row_queued_for_a_later_try(engine, clock,
 
     clock.advance(timedelta(seconds=10))
     live = make_web_client(fake_slack.bot_token, fake_slack.base_url)
-    assert OutboxRelay(engine, live, clock).deliver_due() == 1
+    assert make_relay(engine, live, clock, make_config()).deliver_due() == 1
     assert _rows(engine)[0].sent_at == clock.now()
     assert [m["text"] for m in fake_slack.messages_in("C1")] == ["hi"]
 
@@ -131,6 +131,7 @@ def test_an_update_waits_for_the_post_it_updates(bot):
     with write_session(bot.engine) as session:  # a change queued while the alert is still unsent
         outbox_store.enqueue(
             session,
+            target="slack",
             method="chat.update",
             payload={"text": "changed", "blocks": []},
             now=bot.clock.now(),
@@ -250,7 +251,9 @@ def test_the_look_up_pages_through_a_busy_channel_to_find_the_earlier_post(bot):
 def test_one_row_that_raises_does_not_strand_the_rest_of_its_batch(bot):
     bot.leadbot.relay.stop()
     with write_session(bot.engine) as session:  # a row this version cannot render (queued in another shape)
-        outbox_store.enqueue(session, method="views.publish", payload={"render": "home"}, now=bot.clock.now())
+        outbox_store.enqueue(
+            session, target="slack", method="views.publish", payload={"render": "home"}, now=bot.clock.now()
+        )
     for i in range(2):
         bot.post_lead({"email": f"p{i}@acme{i}.com"})
 

@@ -70,11 +70,11 @@ def test_timers_due_during_downtime_fire_on_start_once_and_restarts_duplicate_no
     clock.advance(timedelta(hours=3))  # the bot is down through the first-touch and escalation deadlines
     for restart in range(2):
         leadbot, server = start_bot(database_url, fake_slack, clock, sweep=True)  # the first tick runs at once
-        eventually(lambda lb=leadbot: lb.sweeper.ticks >= 1)
+        eventually(lambda lb=leadbot: lb.jobs.sweeps >= 1)
         if restart == 0:
-            assert leadbot.sweeper.last_result.outcomes == {"reminded": 1, "breached": 1, "escalated": 1}
+            assert leadbot.jobs.last_sweep.outcomes == {"reminded": 1, "breached": 1, "escalated": 1}
         else:
-            assert leadbot.sweeper.last_result.fired == 0
+            assert leadbot.jobs.last_sweep.fired == 0
         fake_slack.wait_for(lambda: [m for m in fake_slack.messages_in("C0ESCALATE")])
         stop_bot(leadbot, server)
 

@@ -107,8 +107,8 @@ def test_the_outbox_hands_out_one_unsent_row_per_lead_in_order(engine):
         session.add(_lead(now))
         session.flush()
         for method in ("chat.postMessage", "chat.update", "chat.update"):
-            outbox_store.enqueue(session, method=method, payload={}, now=now, lead_id=1, ref="alert")
-        outbox_store.enqueue(session, method="chat.postMessage", payload={"channel": "C1"}, now=now)
+            outbox_store.enqueue(session, target="slack", method=method, payload={}, now=now, lead_id=1, ref="alert")
+        outbox_store.enqueue(session, target="slack", method="chat.postMessage", payload={"channel": "C1"}, now=now)
 
     with write_session(engine) as session:
         claimed = [c.row for c in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)]

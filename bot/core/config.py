@@ -259,7 +259,9 @@ class SourcesConfig(_Strict):
 
 
 class SchedulerConfig(_Strict):
-    sweep_every: Duration = timedelta(seconds=15)
+    sweep_every: Duration = timedelta(seconds=15)  # the SLA sweep
+    fold_every: Duration = timedelta(minutes=1)  # the /leadstats rollup takes in changed leads
+    cleanup_every: Duration = timedelta(hours=1)  # old Slack event ids are forgotten
 
 
 class DeliveryConfig(_Strict):

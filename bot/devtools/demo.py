@@ -166,15 +166,21 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
 
         clock.advance(timedelta(hours=2))
         result = sweep(leadbot.engine, config, clock.now())
-        leadbot.relay.kick()
         out(
             f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
             + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
         )
         out("   Managers see this in the escalations channel:")
+        # The first lead's escalation (the relay keeps each lead's messages in order, not the leads' order).
+        escalated = min(alerts)
         escalation = standin.wait_for(
             lambda: next(
-                (m for m in standin.messages_in(config.channels.escalations) if "Escalation" in m["text"]), None
+                (
+                    m
+                    for m in standin.messages_in(config.channels.escalations)
+                    if "Escalation" in m["text"] and f"Lead #{escalated} " in json.dumps(m["blocks"])
+                ),
+                None,
             )
         )
         out(_indent(render_message(escalation, names)))

@@ -13,14 +13,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.delivery.relay import DM_IF_NO_ALERT, RENDER_ALERT, refresh_homes
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.intake.scoring import ScoringInput, score_lead
 from bot.intake.sources import attribute_source, normalise_campaign
 from bot.routing.rotation import assign_new_lead, facts_of
 from bot.sla import clocks as sla
 from bot.slack import alert, claims
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store.db import write_session
 from store.models import Lead, Stage
 
@@ -233,19 +233,11 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, 
                 existing.lifecycle_stage = "mql"
             lead_store.log_activity(session, existing.id, now, "system", "mql", score=score.points)
         session.add(existing)
-        outbox_store.enqueue(
-            session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=existing.id, ref="alert"
-        )
+        delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=existing.id)
     # Not the owner's activity, so the idle clocks keep running.
     notice = alert.resubmission_notice(existing, data.source)
-    outbox_store.enqueue(
-        session,
-        method="chat.postMessage",
-        # In the alert's thread; a lead imported without alerts has none, so then the owner gets a DM of its own.
-        payload={**notice.as_payload(), DM_IF_NO_ALERT: existing.owner_id},
-        now=now,
-        lead_id=existing.id,
-        ref="alert_thread",
+    delivery.send(
+        session, Kind.ALERT_REPLY, now=now, lead_id=existing.id, message=notice, dm_if_no_alert=existing.owner_id
     )
     return IntakeResult(lead=existing, created=False)
 
@@ -295,22 +287,8 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
         lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
     if assignment.claimable:
         offer = claims.claim_offer(lead)
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload={"channel": config.channels.unclaimed, **offer.as_payload()},
-            now=now,
-            lead_id=lead.id,
-            ref="claim",
-        )
+        delivery.send(session, Kind.CLAIM_OFFER, now=now, lead_id=lead.id, to=config.channels.unclaimed, message=offer)
     if alert:
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload={"channel": lead.owner_id, **RENDER_ALERT},
-            now=now,
-            lead_id=lead.id,
-            ref="alert",
-        )
-    refresh_homes(session, [lead.owner_id], now)
+        delivery.send(session, Kind.ALERT, now=now, lead_id=lead.id, to=lead.owner_id)
+    delivery.refresh_homes(session, [lead.owner_id], now)
     return IntakeResult(lead=lead, created=True, rule=assignment.rule)

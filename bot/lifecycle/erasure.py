@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
-from bot.delivery.relay import RENDER_ALERT
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.intake.accept import normalise_email
 from bot.sla import clocks as sla
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store import privacy as privacy_store
 from store.db import write_session
 
@@ -35,7 +35,5 @@ def forget_person(engine: Engine, clock: Clock, email: str, *, by: str = "admin"
             lead_store.log_activity(session, lead.id, now, by, "erased")
             sla.stop_all_clocks(session, lead)
             if lead.alert_ts:  # the DM in Slack still shows the person: show the erased lead instead
-                outbox_store.enqueue(
-                    session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead.id, ref="alert"
-                )
+                delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead.id)
         return Erasure([lead.id for lead in leads], closed)

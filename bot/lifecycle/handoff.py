@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.delivery.relay import RENDER_ALERT, refresh_homes
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.lifecycle.touches import LeadNotFound, NotAllowed, may_act_on
 from bot.routing.rotation import next_in_rotation, ordinal
 from bot.sla import clocks as sla
@@ -21,7 +22,6 @@ from bot.slack import blocks, handoff
 from bot.slack.ids import DISQUALIFY_REASONS, REJECT_REASONS
 from store import handoff as handoff_store
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store import routing as rotation_store
 from store.db import read_session, write_session
 from store.models import Lead, Opportunity, Stage
@@ -81,8 +81,8 @@ def _outdated(lead: Lead) -> Outdated:
 
 def _redraw_alert(session: Session, lead: Lead, now) -> None:
     """The SDR's DM, and the App Home of the SDR and of the AE, show the lead as it is now."""
-    outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead.id, ref="alert")
-    refresh_homes(session, [lead.owner_id, lead.ae_id], now)
+    delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead.id)
+    delivery.refresh_homes(session, [lead.owner_id, lead.ae_id], now)
 
 
 # -- SDR actions ---------------------------------------------------------------------------------------
@@ -162,14 +162,7 @@ def qualify_as_sql(
         sla.stop_all_clocks(session, lead)  # the SDR's clocks stop while the AE decides
         sla.start_ae_response_clock(session, lead, config, now)
         posted = handoff.handoff(lead, config, ae_reason)
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload={"channel": config.channels.handoffs, **posted.as_payload()},
-            now=now,
-            lead_id=lead_id,
-            ref="handoff",
-        )
+        delivery.send(session, Kind.HANDOFF, now=now, lead_id=lead_id, to=config.channels.handoffs, message=posted)
         _redraw_alert(session, lead, now)
         return Done(lead)
 
@@ -345,17 +338,8 @@ def reject_sql(
 def _after_decision(session: Session, lead: Lead, config: Config, now, reply: blocks.SlackMessage) -> None:
     """Update the handoff message in place, reply in its thread, and redraw the SDR's DM."""
     updated = handoff.handoff(lead, config)
-    outbox_store.enqueue(
-        session,
-        method="chat.update",
-        payload={"channel": config.channels.handoffs, **updated.as_payload()},
-        now=now,
-        lead_id=lead.id,
-        ref="handoff",
-    )
-    outbox_store.enqueue(
-        session, method="chat.postMessage", payload=reply.as_payload(), now=now, lead_id=lead.id, ref="handoff_thread"
-    )
+    delivery.send(session, Kind.HANDOFF_UPDATE, now=now, lead_id=lead.id, to=config.channels.handoffs, message=updated)
+    delivery.send(session, Kind.HANDOFF_REPLY, now=now, lead_id=lead.id, message=reply)
     _redraw_alert(session, lead, now)
 
 

@@ -9,13 +9,13 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.delivery.relay import RENDER_ALERT, refresh_homes
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.sla import clocks as sla
 from bot.slack.blocks import escape
 from bot.slack.escalation import escalation as escalation_message
 from bot.slack.ids import ContactMethod
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store.db import write_session
 from store.models import Lead, Stage
 
@@ -111,8 +111,8 @@ def log_touch(
                 )
             sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
-        outbox_store.enqueue(session, method="chat.update", payload=RENDER_ALERT, now=now, lead_id=lead_id, ref="alert")
-        refresh_homes(session, [lead.owner_id], now)
+        delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id)
+        delivery.refresh_homes(session, [lead.owner_id], now)
         return TouchLogged(lead=lead)
 
 
@@ -175,12 +175,7 @@ def act_on_escalation(
         resolved = escalation_message(
             lead, owner=escalated_owner, resolved=f"Now owned by <@{change.new_owner}> ({escape(why)})."
         )
-        outbox_store.enqueue(
-            session,
-            method="chat.update",
-            payload={"channel": config.channels.escalations, **resolved.as_payload()},
-            now=now,
-            lead_id=lead_id,
-            ref="escalation",
+        delivery.send(
+            session, Kind.ESCALATION_UPDATE, now=now, lead_id=lead_id, to=config.channels.escalations, message=resolved
         )
         return Reassigned(lead=lead, new_owner=change.new_owner)

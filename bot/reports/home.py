@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.delivery.app_home import publish_without_going_back
 from bot.slack import home
-from store import home as home_store
 from store import leads as lead_store
 from store import routing as rotation_store
 from store import stats
-from store.db import read_session, write_session
+from store.db import read_session
 
 HOME_LEAD_LIMIT = 40
 
@@ -46,34 +45,10 @@ def home_for(engine: Engine, config: Config, now: datetime, user_id: str) -> dic
         return home.home_view(name, lead_store.open_leads_for_owner(session, user_id, HOME_LEAD_LIMIT), config.tz, now)
 
 
-PUBLISH_TRIES = 3
-
-
 def publish_home(
     engine: Engine, config: Config, clock: Clock, client: WebClient, user_id: str, seen_hash: str | None = None
 ) -> SlackResponse | None:
-    """Render a person's App Home now and publish it, never over a render made later.
-
-    Every publish passes the hash of the view it replaces (the one the person has open, from the event, else
-    the one Leadbot last published); Slack refuses with hash_conflict if another publish came in between, and
-    then this renders again, from newer data, over that one. None when others kept publishing meanwhile.
-    """
-    with read_session(engine) as session:
-        known = seen_hash or home_store.published_hash(session, user_id)
-    for _ in range(PUBLISH_TRIES):
-        view = home_for(engine, config, clock.now(), user_id)
-        try:
-            response = client.views_publish(user_id=user_id, view=view, **({"hash": known} if known else {}))
-        except SlackApiError as exc:
-            if exc.response.get("error") != "hash_conflict":
-                raise
-            with read_session(engine) as session:
-                latest = home_store.published_hash(session, user_id)
-            # No newer publish of ours on record (its answer was lost, or the person's view changed otherwise):
-            # this render is the newest there is, so it goes out without a hash.
-            known = latest if latest != known else None
-            continue
-        with write_session(engine) as session:
-            home_store.remember_published(session, user_id, response["view"]["hash"], clock.now())
-        return response
-    return None
+    """Render a person's App Home now and publish it, never over a render made later (see app_home)."""
+    return publish_without_going_back(
+        engine, clock, client, user_id, lambda: home_for(engine, config, clock.now(), user_id), seen_hash
+    )

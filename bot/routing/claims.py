@@ -8,13 +8,13 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.delivery.relay import RENDER_ALERT, refresh_homes
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.lifecycle.touches import LeadNotFound
 from bot.routing.rotation import skip_reasons
 from bot.sla import clocks as sla
 from bot.slack import claims
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store.db import write_session
 from store.models import Lead
 
@@ -61,30 +61,11 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
         sla.start_clocks(session, lead, config, now)
         # The holder hears it in their alert's thread before the claimer's alert takes over the ref.
         notice = claims.claimed_away(lead, actor_id)
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload=notice.as_payload(),
-            now=now,
-            lead_id=lead_id,
-            ref="alert_thread",
-        )
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload={"channel": actor_id, **RENDER_ALERT},
-            now=now,
-            lead_id=lead_id,
-            ref="alert",
-        )
+        delivery.send(session, Kind.ALERT_REPLY, now=now, lead_id=lead_id, message=notice)
+        delivery.send(session, Kind.ALERT, now=now, lead_id=lead_id, to=actor_id)
         offer = claims.claim_offer(lead, claimed_by=actor_id)
-        outbox_store.enqueue(
-            session,
-            method="chat.update",
-            payload={"channel": config.channels.unclaimed, **offer.as_payload()},
-            now=now,
-            lead_id=lead_id,
-            ref="claim",
+        delivery.send(
+            session, Kind.CLAIM_OFFER_UPDATE, now=now, lead_id=lead_id, to=config.channels.unclaimed, message=offer
         )
-        refresh_homes(session, [holder, actor_id], now)
+        delivery.refresh_homes(session, [holder, actor_id], now)
         return Claimed(lead)

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Flask
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Config
 from bot.core.settings import Settings
-from bot.delivery.relay import OutboxRelay
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import RENDER, Kind, Target
+from bot.delivery.relay import OutboxRelay, RetryPolicy
+from bot.delivery.slack_target import SlackRenderers, SlackTarget
+from bot.reports.home import home_for
 from bot.reports.metrics import Metrics
 from bot.routing.rotation import SDR_POOL
-from bot.sla.sweep import SweepScheduler
+from bot.runtime.scheduler import BackgroundJobs
+from bot.slack.alert import alert_for
 from bot.slack.client import make_web_client
+from bot.slack.notices import undeliverable_notice
 from store import routing as rotation_store
 from store import team as team_store
 from store.db import make_engine, write_session
 from store.migrate import ensure_schema
+from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +46,61 @@ class Leadbot:
     metrics: Metrics
     bolt: App = field(init=False)
     web: Flask = field(init=False)
-    sweeper: SweepScheduler | None = None
+    jobs: BackgroundJobs | None = None
 
     def start(self, *, sweep: bool = False) -> None:
         """Start the outbox relay, and with `sweep` the SLA sweep on its APScheduler interval."""
         self.relay.start()
         if sweep:
-            self.sweeper = SweepScheduler(
-                self.engine, self.config, self.clock, after_firing=self.relay.kick, metrics=self.metrics
-            )
-            self.sweeper.start()
+            self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
+            self.jobs.start()
 
     def stop(self) -> None:
-        if self.sweeper:
-            self.sweeper.stop()
+        if self.jobs:
+            self.jobs.stop()
         self.relay.stop()
+
+
+def make_relay(
+    engine: Engine,
+    client: WebClient,
+    clock: Clock,
+    config: Config,
+    *,
+    metrics: Metrics | None = None,
+    poll_every: float = 1.0,
+) -> OutboxRelay:
+    """The outbox relay with its targets: Slack, rendering the alert and the App Home when they are sent."""
+    renderers = SlackRenderers(
+        lead_alert=lambda lead, version: alert_for(lead, config, version=version).as_payload(),
+        home=lambda user_id: home_for(engine, config, clock.now(), user_id),
+    )
+    slack = SlackTarget(
+        engine,
+        client,
+        clock,
+        renderers,
+        handoffs_channel=config.channels.handoffs,
+        retry=RetryPolicy(give_up_after=config.delivery.give_up_after),
+        metrics=metrics,
+    )
+    return OutboxRelay(
+        engine, clock, {Target.SLACK: slack}, report_refusal=_tell_managers(config), poll_every=poll_every
+    )
+
+
+def _tell_managers(config: Config):
+    """A message refused for good is told in the escalations channel once (never about a failed notice)."""
+
+    def report(session: Session, row: OutboxMessage, error: str, now: datetime) -> None:
+        target = row.payload.get("channel")
+        if target == config.channels.escalations:
+            return
+        shown = row.payload.get("text") or ("the lead's alert" if row.payload.get(RENDER) else "")
+        notice = undeliverable_notice(row.lead_id, target, error, shown)
+        delivery.send(session, Kind.NOTE, now=now, to=config.channels.escalations, message=notice)
+
+    return report
 
 
 def prepare_database(engine: Engine, config: Config) -> None:
@@ -85,14 +134,7 @@ def build_leadbot(
         engine=engine,
         clock=clock,
         client=client,
-        relay=OutboxRelay(
-            engine,
-            client,
-            clock,
-            poll_every=relay_poll_every,
-            config=config,
-            metrics=metrics,
-        ),
+        relay=make_relay(engine, client, clock, config, metrics=metrics, poll_every=relay_poll_every),
         metrics=metrics,
     )
     leadbot.bolt = App(

@@ -94,7 +94,6 @@ def create_web_app(leadbot: Leadbot) -> Flask:
             received.labels(result="invalid").inc()
             return jsonify(error="invalid_lead", fields=exc.fields), 422
         result = accept_lead(leadbot.engine, leadbot.config, leadbot.clock, lead_in)
-        leadbot.relay.kick()
         seconds = time.perf_counter() - started
         received.labels(result="created" if result.created else "duplicate").inc()
         leadbot.metrics.intake_seconds.observe(seconds)

@@ -15,11 +15,11 @@ from sqlmodel import Session
 
 from bot.core.business_hours import AlwaysOpen, BusinessCalendar
 from bot.core.config import Config
-from bot.delivery.relay import RENDER_ALERT, refresh_homes
+from bot.delivery import queue as delivery
+from bot.delivery.kinds import Kind
 from bot.routing.rotation import facts_of, pool_key_for, reassignment_owner
 from bot.slack import alert, escalation
 from store import leads as lead_store
-from store import outbox as outbox_store
 from store import routing as rotation_store
 from store import timers as timer_store
 from store.models import Lead, Stage, Timer, TimerKind
@@ -185,31 +185,11 @@ def reassign_lead(
     if old_owner and old_owner != new_owner:
         # Queued before the new owner's alert, so it resolves to the old owner's thread when sent.
         notice = escalation.reassigned_away(lead, old_owner, new_owner, why)
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload=notice.as_payload(),
-            now=now,
-            lead_id=lead.id,
-            ref="alert_thread",
-        )
-    outbox_store.enqueue(
-        session,
-        method="chat.postMessage",
-        payload={"channel": new_owner, **RENDER_ALERT},
-        now=now,
-        lead_id=lead.id,
-        ref="alert",
-    )
+        delivery.send(session, Kind.ALERT_REPLY, now=now, lead_id=lead.id, message=notice)
+    delivery.send(session, Kind.ALERT, now=now, lead_id=lead.id, to=new_owner)
     summary = escalation.reassignment_notice(lead, old_owner, new_owner, why)
-    outbox_store.enqueue(
-        session,
-        method="chat.postMessage",
-        payload={"channel": config.channels.escalations, **summary.as_payload()},
-        now=now,
-        lead_id=lead.id,
-    )
-    refresh_homes(session, [old_owner, new_owner, *_manager_ids(config)], now)
+    delivery.send(session, Kind.NOTE, now=now, lead_id=lead.id, to=config.channels.escalations, message=summary)
+    delivery.refresh_homes(session, [old_owner, new_owner, *_manager_ids(config)], now)
     return Reassignment(old_owner=old_owner, new_owner=new_owner, reason=reason)
 
 
@@ -251,9 +231,7 @@ def _ago(delta: timedelta) -> str:
 def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
     if kind == TimerKind.FIRST_TOUCH_REMINDER:
         note = alert.first_touch_reminder(lead, now)
-        outbox_store.enqueue(
-            session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
-        )
+        delivery.send(session, Kind.ALERT_REPLY, now=now, lead_id=lead.id, message=note)
         lead_store.log_activity(session, lead.id, now, "system", "reminded", sla="first_touch")
         return "reminded"
     sla = config.sla.first_touch_for(lead.hot)
@@ -268,9 +246,7 @@ def _first_touch(session: Session, lead: Lead, kind: str, config: Config, now: d
         owner=lead.owner_id,
     )
     note = alert.first_touch_breached(lead, sla)
-    outbox_store.enqueue(
-        session, method="chat.postMessage", payload=note.as_payload(), now=now, lead_id=lead.id, ref="alert_thread"
-    )
+    delivery.send(session, Kind.ALERT_REPLY, now=now, lead_id=lead.id, message=note)
     return "breached"
 
 
@@ -292,37 +268,18 @@ def _escalate(session: Session, lead: Lead, config: Config, now: datetime, stays
         session, lead.id, now, "system", "escalated", owner=lead.owner_id, idle_seconds=int(idle.total_seconds())
     )
     message = escalation.escalation(lead, _ago(idle), stays_with_fallback=stays_with_fallback)
-    outbox_store.enqueue(
-        session,
-        method="chat.postMessage",
-        payload={"channel": config.channels.escalations, **message.as_payload()},
-        now=now,
-        lead_id=lead.id,
-        ref="escalation",
-    )
-    refresh_homes(session, _manager_ids(config), now)
+    delivery.send(session, Kind.ESCALATION, now=now, lead_id=lead.id, to=config.channels.escalations, message=message)
+    delivery.refresh_homes(session, _manager_ids(config), now)
     return "escalated"
 
 
 def _ae_response(session: Session, lead: Lead, kind: str, config: Config, now: datetime) -> str:
     if kind == TimerKind.AE_REMINDER:
         note = escalation.ae_reminder(lead)
-        outbox_store.enqueue(
-            session,
-            method="chat.postMessage",
-            payload={"channel": lead.ae_id, **note.as_payload()},
-            now=now,
-            lead_id=lead.id,
-        )
+        delivery.send(session, Kind.NOTE, now=now, lead_id=lead.id, to=lead.ae_id, message=note)
         lead_store.log_activity(session, lead.id, now, "system", "reminded", sla="ae_response", ae=lead.ae_id)
         return "ae_reminded"
     lead_store.log_activity(session, lead.id, now, "system", "sla_breached", sla="ae_response", ae=lead.ae_id)
     note = escalation.ae_escalation(lead, config.sla.ae_response)
-    outbox_store.enqueue(
-        session,
-        method="chat.postMessage",
-        payload={"channel": config.channels.escalations, **note.as_payload()},
-        now=now,
-        lead_id=lead.id,
-    )
+    delivery.send(session, Kind.NOTE, now=now, lead_id=lead.id, to=config.channels.escalations, message=note)
     return "ae_escalated"

@@ -1,0 +1,110 @@
+"""Queueing a delivery inside the caller's transaction, and waking the relay once that transaction commits.
+
+A change and the messages it causes commit together (the outbox pattern); the relay is woken by the commit
+itself (a session `after_commit` hook rings a doorbell it waits on), so no caller has to remember to.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from bot.delivery.kinds import (
+    DM_IF_NO_ALERT,
+    RENDER,
+    RENDER_HOME,
+    RENDER_LEAD_ALERT,
+    SLACK_CALLS,
+    Kind,
+    Target,
+)
+from store import outbox as outbox_store
+
+# A refresh waits this long, so a burst of changes makes one views.publish per person (a Tier 4 method)
+# and alerts are never queued behind views being rendered.
+HOME_REFRESH_DELAY = timedelta(seconds=30)
+
+
+class Doorbell:
+    """Rung after every commit that queued something; relays wait on it instead of polling."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._rings = 0
+
+    def ring(self) -> None:
+        with self._condition:
+            self._rings += 1
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Until rung after `seen` (or the timeout); the count to pass next time."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._rings != seen, timeout)
+            return self._rings
+
+
+DOORBELL = Doorbell()
+
+
+def _ring_after_commit(session: Session) -> None:
+    if not session.info.get("rings_doorbell"):
+        session.info["rings_doorbell"] = True
+        event.listen(session, "after_commit", lambda _session: DOORBELL.ring(), once=True)
+
+
+def send(
+    session: Session,
+    kind: Kind,
+    *,
+    now: datetime,
+    lead_id: int | None = None,
+    to: str | None = None,
+    message: Any = None,
+    dm_if_no_alert: str | None = None,
+) -> None:
+    """Queue one Slack message of `kind` about `lead_id`, sent once this transaction commits.
+
+    `to` is a channel or a person for a post that names where it goes (an alert, a note); `message` is a
+    built message (`as_payload()`), except for the alert, which is rendered when it is sent.
+    """
+    call = SLACK_CALLS[kind]
+    payload: dict[str, Any] = {}
+    if kind in (Kind.ALERT, Kind.ALERT_REDRAW):
+        payload[RENDER] = RENDER_LEAD_ALERT
+    elif message is not None:
+        payload.update(message.as_payload())
+    if to:
+        payload["channel"] = to
+    if dm_if_no_alert:
+        payload[DM_IF_NO_ALERT] = dm_if_no_alert
+    outbox_store.enqueue(
+        session,
+        target=Target.SLACK,
+        method=call.method,
+        payload=payload,
+        now=now,
+        lead_id=lead_id,
+        ref=call.ref,
+    )
+    _ring_after_commit(session)
+
+
+def refresh_homes(session: Session, user_ids, now: datetime) -> None:
+    """Re-publish these people's App Home after a change to their leads (rendered when sent, coalesced)."""
+    for user_id in {u for u in user_ids if u}:
+        queued = outbox_store.enqueue_once(
+            session,
+            target=Target.SLACK,
+            method=SLACK_CALLS[Kind.HOME].method,
+            payload={RENDER: RENDER_HOME, "user_id": user_id},
+            now=now,
+            ref=f"home:{user_id}",
+            not_before=now + HOME_REFRESH_DELAY,
+        )
+        if queued:
+            _ring_after_commit(session)
