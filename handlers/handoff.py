@@ -21,7 +21,7 @@ from bot.lifecycle.handoff import (
     reject_sql,
 )
 from bot.lifecycle.touches import NotAllowed
-from bot.routing.claims import AlreadyClaimed, claim_lead
+from bot.routing.claims import AlreadyClaimed, CannotClaim, claim_lead
 from bot.slack.ids import HandoffAction, LeadAction, Modal
 from bot.slack.modals import accept_modal, disqualify_modal, notice_modal, qualify_modal, reject_modal
 from handlers.actions import OUTDATED, ephemeral
@@ -230,7 +230,7 @@ def on_claim(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> No
     )
     if isinstance(result, AlreadyClaimed):
         ephemeral(respond, f"Already claimed: <@{result.owner_id}> was first. Nothing was changed.")
-    else:
+    elif isinstance(result, CannotClaim):
         ephemeral(respond, f"You can't claim this lead: {result.why}.")
 
 

@@ -99,3 +99,17 @@ def test_two_claims_at_once_one_winner_and_the_other_is_told(bot):
     with read_session(bot.engine) as session:
         kinds = [a.kind for a in lead_store.activities(session, body["id"])]
     assert kinds.count("claimed") == 1
+
+
+def test_a_successful_claim_answers_nothing_but_the_new_alert(bot):
+    _everyone_away(bot, "U0SDR1", "U0SDR2")
+    _, body = bot.post_lead({"email": "orphan@acme.io"})
+    offer = _offer(bot)
+    with write_session(bot.engine) as session:
+        rotation_store.set_away(session, "U0SDR1", away=False, until=None, now=START, by="U0SDR1")
+
+    _claim(bot, "U0SDR1", offer)
+
+    bot.slack.wait_for(lambda: bot.slack.messages_in("D0SDR1"))  # the claimer's alert
+    assert eventually(lambda: _owner(bot, body["id"]) == "U0SDR1")
+    assert bot.ephemeral_for("U0SDR1") == []  # no refusal, and no "hit an error"
