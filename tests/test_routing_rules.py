@@ -263,7 +263,7 @@ def test_people_can_be_named_as_typed_and_silly_times_get_an_answer_not_an_error
 
 
 def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
-    from bot.sla.clocks import pick_next_owner, reassign_lead
+    from bot.sla.reassignment import pick_next_owner, reassign_lead
     from store import leads as lead_store
 
     config = config_with(sla={})
@@ -282,7 +282,7 @@ def test_a_reassigned_lead_credits_the_old_owners_turn_back(engine, clock):
 
 
 def test_round_robin_gives_a_rep_who_lost_a_lead_the_next_turn_and_keeps_everyone_elses_place(engine, clock):
-    from bot.sla.clocks import pick_next_owner, reassign_lead
+    from bot.sla.reassignment import pick_next_owner, reassign_lead
     from store import leads as lead_store
 
     config = make_config(

@@ -10,7 +10,8 @@ import yaml
 from sqlmodel import select
 
 from bot.devtools.standin.requests import button_action
-from bot.sla.clocks import calendar_for, start_ae_response_clock
+from bot.sla.calendars import calendar_for
+from bot.sla.clocks import start_ae_response_clock
 from store import leads as lead_store
 from store import timers as timer_store
 from store.db import read_session, write_session

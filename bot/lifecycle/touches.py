@@ -12,6 +12,8 @@ from bot.core.config import Config
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.sla import clocks as sla
+from bot.sla.calendars import calendar_for
+from bot.sla.reassignment import pick_next_owner, reassign_lead
 from bot.slack.blocks import escape
 from bot.slack.escalation import escalation as escalation_message
 from bot.slack.ids import ContactMethod
@@ -93,7 +95,7 @@ def log_touch(
             first=first,
             on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
             seconds_to_first_touch=(now - (lead.assigned_at or lead.created_at)).total_seconds() if first else None,
-            business_seconds_to_first_touch=sla.calendar_for(config, lead.owner_id)
+            business_seconds_to_first_touch=calendar_for(config, lead.owner_id)
             .elapsed(lead.assigned_at or lead.created_at, now)
             .total_seconds()
             if first
@@ -168,10 +170,10 @@ def act_on_escalation(
         if take:
             to = (actor_id, f"Taken by {member.name}")
         else:
-            to = sla.pick_next_owner(session, lead, config, now, automatic=False)
+            to = pick_next_owner(session, lead, config, now, automatic=False)
             if to[0] == lead.owner_id:
                 return NobodyElse(owner_id=lead.owner_id)
-        change = sla.reassign_lead(session, lead, config, now, actor=actor_id, why=why, to=to)
+        change = reassign_lead(session, lead, config, now, actor=actor_id, why=why, to=to)
         resolved = escalation_message(
             lead, owner=escalated_owner, resolved=f"Now owned by <@{change.new_owner}> ({escape(why)})."
         )

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.core.config import Config, PoolConfig, RoutingRule, TeamMemberConfig
 from bot.intake.scoring import company_size_bounds
+from bot.sla.calendars import calendar_for
 from store import routing as rotation_store
 
 SDR_POOL = "sdr"
@@ -118,8 +119,6 @@ def skip_reasons(
     session: Session, config: Config, members: list[TeamMemberConfig], now: datetime, respect_hours: bool
 ) -> dict[str, str]:
     """Why each ineligible member is skipped (the eligible ones are absent)."""
-    from bot.sla.clocks import calendar_for  # sla imports routing: imported here to keep the cycle out of import time
-
     away = rotation_store.away_members(session, now)
     capped = [m.slack_id for m in members if m.max_open]
     open_counts = rotation_store.open_lead_counts(session, capped)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.core.config import Config
-from bot.sla.clocks import fire_timer
+from bot.sla.firing import fire_timer
 from store import timers as timer_store
 from store.db import write_session
 
