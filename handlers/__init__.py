@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from slack_bolt import App, BoltResponse
 
 from bot.intake.accept import shape_problems
-from handlers import actions, commands, errors, events, handoff, payloads
+from handlers import claims, commands, errors, escalations, events, handoff, payloads, qualification, touches, unknown
 
 if TYPE_CHECKING:
-    from bot.runtime.app import Leadbot
+    from bot.runtime.leadbot import Leadbot
 
 
 class DirectMessageRespond:
@@ -41,7 +41,7 @@ def register_listeners(app: App, leadbot: Leadbot) -> None:
 
     @app.middleware
     def _provide_leadbot(context, body, next):
-        # Listeners find the running Leadbot in their context, so they stay plain module functions.
+        # Bolt injects context keys by name: listeners take `leadbot` as an argument and stay plain functions.
         context["leadbot"] = leadbot
         no_response_url = getattr(context.get("respond"), "response_url", None) is None
         if no_response_url and body.get("type") == "block_actions" and context.get("user_id"):
@@ -50,7 +50,6 @@ def register_listeners(app: App, leadbot: Leadbot) -> None:
         next()
 
     errors.register(app)
-    handoff.register(app)  # before actions: its catch-all for unknown buttons must come last
-    actions.register(app)
-    commands.register(app)
-    events.register(app)
+    for feature in (touches, escalations, qualification, handoff, claims, commands, events):
+        feature.register(app)
+    unknown.register(app)  # last: its catch-all for unknown buttons must not shadow the others

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.reports.leadstats import UsageError, chart_png, help_text, parse_request, report_text
 from bot.routing.availability import AvailabilityError, parse_availability, set_availability
+from bot.runtime.leadbot import Leadbot
 from bot.slack.commands import LEADBOT_HELP, availability_confirmation, unknown_option
 
 
-def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
+def on_leadbot(ack: Ack, command: dict, leadbot: Leadbot) -> None:
     text = (command.get("text") or "").strip()
     words = text.split()
     if not words or words[0].lower() == "help":
@@ -19,7 +20,6 @@ def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
     if words[0].lower() not in ("away", "back"):
         ack(text=unknown_option(text), response_type="ephemeral")
         return
-    leadbot = context["leadbot"]
     try:
         change = parse_availability(
             [words[0].lower(), *words[1:]], command["user_id"], leadbot.config, leadbot.clock.now()
@@ -31,9 +31,8 @@ def on_leadbot(ack: Ack, command: dict, context: BoltContext) -> None:
     ack(text=availability_confirmation(change, command["user_id"], leadbot.config.tz), response_type="ephemeral")
 
 
-def on_leadstats(ack: Ack, command: dict, respond: Respond, context: BoltContext, client: WebClient) -> None:
+def on_leadstats(ack: Ack, command: dict, respond: Respond, leadbot: Leadbot, client: WebClient) -> None:
     ack()  # within Slack's 3 seconds; the numbers follow through response_url
-    leadbot = context["leadbot"]
     try:
         request = parse_request(command.get("text") or "", command["user_id"], leadbot.config, leadbot.clock.now())
     except UsageError as exc:

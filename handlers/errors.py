@@ -13,7 +13,7 @@ import logging
 
 from slack_bolt import App
 
-from bot.lifecycle.touches import LeadbotError
+from bot.lifecycle.outcomes import LeadbotError
 from bot.slack.modals import notice_modal
 
 log = logging.getLogger(__name__)

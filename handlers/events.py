@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 
 from bot.reports.home import publish_home
+from bot.runtime.leadbot import Leadbot
 from bot.slack.events import first_delivery
 
 
-def on_app_home_opened(event: dict, body: dict, context: BoltContext) -> None:
+def on_app_home_opened(event: dict, body: dict, leadbot: Leadbot) -> None:
     if event.get("tab") != "home":
         return
-    leadbot = context["leadbot"]
     if not first_delivery(leadbot.engine, leadbot.clock, body.get("event_id")):
         return  # a retried delivery of an event already handled
     view = event.get("view")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Float, Index, UniqueConstraint, text
@@ -19,8 +20,11 @@ def _utc_column(nullable: bool = False, index: bool = False) -> Any:
 ERASED_DOMAIN = "erased.invalid"
 
 
-class Stage:
-    """Lead stages from the playbook: New → Attempting Contact → Engaged → MQL → SQL → …"""
+class Stage(StrEnum):
+    """Lead stages from the playbook: New → Attempting Contact → Engaged → MQL → SQL → Accepted | Disqualified.
+
+    Which moves are allowed from which stage is decided in one place: bot/lifecycle/stages.py.
+    """
 
     NEW = "new"
     ATTEMPTING_CONTACT = "attempting_contact"
@@ -30,16 +34,9 @@ class Stage:
     ACCEPTED = "accepted"
     DISQUALIFIED = "disqualified"
 
-    CLOSED = frozenset({ACCEPTED, DISQUALIFIED})
-    LABELS = {
-        NEW: "New",
-        ATTEMPTING_CONTACT: "Attempting Contact",
-        ENGAGED: "Engaged",
-        MQL: "MQL",
-        SQL: "SQL",
-        ACCEPTED: "Accepted",
-        DISQUALIFIED: "Disqualified",
-    }
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title() if self not in (Stage.MQL, Stage.SQL) else self.value.upper()
 
 
 class TeamMember(SQLModel, table=True):

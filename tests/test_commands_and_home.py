@@ -144,9 +144,9 @@ def _open_home(bot, user_id: str) -> dict:
 def test_each_role_gets_its_own_home(bot):
     from datetime import timedelta as td
 
-    from bot.lifecycle.handoff import qualify_as_sql
+    from bot.lifecycle.codes import ContactMethod
+    from bot.lifecycle.qualification import qualify_as_sql
     from bot.lifecycle.touches import log_touch
-    from bot.slack.ids import ContactMethod
     from store import routing as rotation_store
     from store.db import write_session
 

@@ -10,12 +10,13 @@ import yaml
 
 from bot.devtools.standin.requests import post_signed, slash_command_body
 from bot.intake.accept import accept_lead, parse_lead
-from bot.lifecycle.handoff import accept_sql, qualify_as_sql
+from bot.lifecycle.codes import ContactMethod
+from bot.lifecycle.handoff import accept_sql
+from bot.lifecycle.qualification import qualify_as_sql
 from bot.lifecycle.touches import log_touch
 from bot.reports.leadstats import UsageError, parse_request, report_text
 from bot.runtime.app import prepare_database
 from bot.sla.sweep import sweep
-from bot.slack.ids import ContactMethod
 from tests.conftest import MINIMAL_CONFIG, SIGNING_SECRET, START, make_config
 
 QUALIFIED = {"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"}

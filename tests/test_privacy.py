@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from bot.lifecycle.handoff import accept_sql, qualify_as_sql
+from bot.lifecycle.handoff import accept_sql
+from bot.lifecycle.qualification import qualify_as_sql
 from bot.reports.leadstats import parse_request, report_text
 from bot.runtime.cli import main
 from store.db import read_session

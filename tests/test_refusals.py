@@ -97,7 +97,7 @@ def test_a_click_carrying_an_id_no_database_holds_is_refused_politely(bot, butto
 def test_a_touch_on_a_closed_lead_is_acked_at_once_and_said_once(bot):
     _, body = bot.post_lead({"email": "closed@acme.io"})
     bot.alert_for(body["id"])
-    from bot.lifecycle.handoff import disqualify
+    from bot.lifecycle.qualification import disqualify
 
     disqualify(
         bot.engine, bot.leadbot.config, bot.clock, lead_id=body["id"], actor_id="U0SDR1", reason="student", notes=""
@@ -135,19 +135,19 @@ def test_a_modal_submitted_for_a_lead_that_does_not_exist_is_answered_in_the_mod
 def test_no_click_listener_lets_a_domain_error_escape_after_its_ack(bot):
     """Deterministic twin of the timing tests above: a listener that raised after ack() loses the race with
     Bolt's 10 ms ack poll only sometimes; here each listener is called directly and must answer, not raise."""
-    from bot.lifecycle.touches import LeadbotError
-    from handlers import actions, handoff
+    from bot.lifecycle.outcomes import LeadbotError
+    from handlers import claims, escalations, handoff, qualification, touches
 
     listeners = {
-        "contacted": actions.on_contacted,
-        "engaged": handoff.on_engaged,
-        "qualify": handoff.on_qualify,
-        "disqualify": handoff.on_disqualify,
-        "claim": handoff.on_claim,
+        "contacted": touches.on_contacted,
+        "engaged": qualification.on_engaged,
+        "qualify": qualification.on_qualify,
+        "disqualify": qualification.on_disqualify,
+        "claim": claims.on_claim,
         "accept": handoff.on_accept,
         "reject": handoff.on_reject,
-        "take it": actions.on_take_it,
-        "reassign now": actions.on_reassign_now,
+        "take it": escalations.on_take_it,
+        "reassign now": escalations.on_reassign_now,
     }
     for button, listener in listeners.items():
         acks, said = [], []
@@ -157,7 +157,7 @@ def test_no_click_listener_lets_a_domain_error_escape_after_its_ack(bot):
             "ack": lambda acks=acks, **kw: acks.append(kw),
             "body": body,
             "respond": lambda said=said, **kw: said.append(kw["text"]),
-            "context": {"leadbot": bot.leadbot},
+            "leadbot": bot.leadbot,
             "client": bot.leadbot.client,
         }
         wanted = inspect.signature(listener).parameters  # as Bolt does: only the arguments a listener names

@@ -91,3 +91,11 @@ class _OutboxDepth:
         yield GaugeMetricFamily(
             "leadbot_outbox_oldest_pending_seconds", "Age of the oldest Slack call waiting (0 when none)", value=age
         )
+
+
+def outbox_health(engine: Engine, clock: Clock) -> dict:
+    """For /healthz: what waits to be sent, what failed for good, and the oldest wait in seconds (None: none)."""
+    with read_session(engine) as session:
+        unsent, failed, oldest = outbox_store.depth(session)
+    age = (clock.now() - oldest).total_seconds() if oldest else None
+    return {"pending": unsent, "failed": failed, "oldest_pending_seconds": age}

@@ -10,7 +10,7 @@ from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
-from bot.lifecycle.touches import LeadNotFound
+from bot.lifecycle.outcomes import LeadNotFound
 from bot.routing.rotation import skip_reasons
 from bot.sla import clocks as sla
 from bot.slack import claims

@@ -1,9 +1,8 @@
-"""The app factory: one Leadbot wires config, store, clock, Slack client, Bolt app and relay."""
+"""The app factory, and the composition root: the one place that wires the handlers into a running Leadbot."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask
@@ -22,10 +21,12 @@ from bot.delivery.slack_target import SlackRenderers, SlackTarget
 from bot.reports.home import home_for
 from bot.reports.metrics import Metrics
 from bot.routing.rotation import SDR_POOL
-from bot.runtime.scheduler import BackgroundJobs
+from bot.runtime.leadbot import Leadbot
 from bot.slack.alert import alert_for
 from bot.slack.client import make_web_client
 from bot.slack.notices import undeliverable_notice
+from handlers import register_listeners
+from handlers.http import MAX_BODY_BYTES, register_routes
 from store import routing as rotation_store
 from store import team as team_store
 from store.db import make_engine, write_session
@@ -33,32 +34,6 @@ from store.migrate import ensure_schema
 from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Leadbot:
-    settings: Settings
-    config: Config
-    engine: Engine
-    clock: Clock
-    client: WebClient
-    relay: OutboxRelay
-    metrics: Metrics
-    bolt: App = field(init=False)
-    web: Flask = field(init=False)
-    jobs: BackgroundJobs | None = None
-
-    def start(self, *, sweep: bool = False) -> None:
-        """Start the outbox relay, and with `sweep` the SLA sweep on its APScheduler interval."""
-        self.relay.start()
-        if sweep:
-            self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
-            self.jobs.start()
-
-    def stop(self) -> None:
-        if self.jobs:
-            self.jobs.stop()
-        self.relay.stop()
 
 
 def make_relay(
@@ -119,10 +94,6 @@ def build_leadbot(
     engine: Engine | None = None,
     relay_poll_every: float = 1.0,
 ) -> Leadbot:
-    # Imported here so that `bot` can be imported without Slack listeners (no import cycle).
-    from bot.runtime.web import create_web_app
-    from handlers import register_listeners
-
     engine = engine or make_engine(settings.database_url)
     prepare_database(engine, config)
     clock = clock or SystemClock()
@@ -147,3 +118,11 @@ def build_leadbot(
     register_listeners(leadbot.bolt, leadbot)
     leadbot.web = create_web_app(leadbot)
     return leadbot
+
+
+def create_web_app(leadbot: Leadbot) -> Flask:
+    """The HTTP face: Slack's request URL, the intake endpoints, the health check and the metrics."""
+    web = Flask("leadbot")
+    web.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    register_routes(web, leadbot)
+    return web

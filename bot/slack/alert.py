@@ -17,6 +17,8 @@ from slack_sdk.models.blocks import (
 
 from bot.core.config import Config
 from bot.core.durations import format_config_duration, format_duration
+from bot.lifecycle.codes import ContactMethod
+from bot.lifecycle.stages import Move, is_worked, may
 from bot.slack.blocks import (
     SlackMessage,
     button,
@@ -31,13 +33,10 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import (
     ContactChoice,
-    ContactMethod,
     LeadAction,
     LeadRef,
 )
 from store.models import Lead, Stage
-
-WORKING_STAGES = (Stage.NEW, Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL)
 
 
 def _contacted_menu(lead: Lead) -> StaticSelectElement:
@@ -103,7 +102,7 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo, 
 
     blocks.append(ContextBlock(elements=[mrkdwn(f"*Why you:* {escape(lead.routing_reason or 'assigned')}")]))
 
-    stage = Stage.LABELS.get(lead.stage, lead.stage)
+    stage = Stage(lead.stage).label
     if lead.first_touch_at is None:
         due = slack_date(lead.first_touch_due_at, tz, "{time}") if lead.first_touch_due_at else "soon"
         blocks.append(
@@ -172,15 +171,16 @@ def outcome_line(lead: Lead) -> str | None:
 
 def lead_controls(lead: Lead, block_id: str) -> ActionsBlock | None:
     """Only the actions that make sense from the lead's stage (none once it is handed off or closed)."""
-    if not lead.is_open or lead.stage not in WORKING_STAGES:
+    if not lead.is_open or not is_worked(lead.stage):
         return None
     value = LeadRef(lead_id=lead.id, stage=lead.stage).model_dump_json()
     elements: list = [_contacted_menu(lead)]
-    if lead.stage == Stage.ATTEMPTING_CONTACT:
+    if may(Move.ENGAGE, lead.stage):
         elements.append(button("Engaged", LeadAction.ENGAGED.value, value))
-    if lead.stage in (Stage.ATTEMPTING_CONTACT, Stage.ENGAGED, Stage.MQL):
+    if may(Move.QUALIFY, lead.stage):
         elements.append(button("Qualify as SQL", LeadAction.QUALIFY.value, value, "primary"))
-    elements.append(button("Disqualify", LeadAction.DISQUALIFY.value, value))
+    if may(Move.DISQUALIFY, lead.stage):
+        elements.append(button("Disqualify", LeadAction.DISQUALIFY.value, value))
     return ActionsBlock(block_id=block_id, elements=elements)
 
 

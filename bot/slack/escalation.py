@@ -45,10 +45,7 @@ def escalation(
         SectionBlock(text=mrkdwn(f"🚨 *Escalation:* {text}")),
         ContextBlock(
             elements=[
-                mrkdwn(
-                    f"Lead #{lead.id} · score {lead.score} · {escape(lead.lead_source)} · "
-                    f"{Stage.LABELS.get(lead.stage, lead.stage)}"
-                )
+                mrkdwn(f"Lead #{lead.id} · score {lead.score} · {escape(lead.lead_source)} · {Stage(lead.stage).label}")
             ]
         ),
     ]

@@ -32,7 +32,7 @@ def _timing(lead: Lead, now: datetime) -> str:
         if left.total_seconds() >= 0:
             return f"first touch due in {format_duration(left)}"
         return f"⚠️ first touch overdue by {format_duration(left)}"
-    return Stage.LABELS.get(lead.stage, lead.stage)
+    return Stage(lead.stage).label
 
 
 def _home(title: str, blocks: list) -> dict:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.lifecycle.codes import ContactMethod
+
 
 class LeadAction(StrEnum):
     CONTACTED = "lead.contacted"
@@ -30,39 +32,9 @@ class Modal(StrEnum):
     REJECT = "handoff.reject_modal"
 
 
-DISQUALIFY_REASONS = {
-    "personal_email": "Personal email",
-    "student": "Student",
-    "not_icp": "Not ICP",
-    "no_budget": "No budget",
-    "competitor": "Competitor",
-    "duplicate": "Duplicate",
-    "other": "Other",
-}
-REJECT_REASONS = {
-    "not_icp": "Not ICP",
-    "no_budget": "No budget",
-    "bad_timing": "Bad timing",
-    "duplicate": "Duplicate",
-    "needs_qualification": "Needs more qualification",
-    "other": "Other",
-}
-
-
 class EscalationAction(StrEnum):
     REASSIGN_NOW = "escalation.reassign_now"
     TAKE_IT = "escalation.take_it"
-
-
-class ContactMethod(StrEnum):
-    CALL = "call"
-    EMAIL = "email"
-    LINKEDIN = "linkedin"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return {"call": "Call", "email": "Email", "linkedin": "LinkedIn", "other": "Other"}[self.value]
 
 
 # Ids as the database can hold them (a 32-bit key): anything else in a button is tampered with or garbled.

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.config import Config
+from bot.lifecycle.codes import DISQUALIFY_REASONS, REJECT_REASONS
 from bot.slack.blocks import (
     clip,
     escape,
@@ -21,8 +22,6 @@ from bot.slack.blocks import (
     mrkdwn,
 )
 from bot.slack.ids import (
-    DISQUALIFY_REASONS,
-    REJECT_REASONS,
     LeadRef,
     Modal,
 )

@@ -1,0 +1,43 @@
+"""A running Leadbot: its config, store, clock, Slack client, Bolt app, web app, relay and background jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Flask
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.core.settings import Settings
+from bot.delivery.relay import OutboxRelay
+from bot.reports.metrics import Metrics
+from bot.runtime.scheduler import BackgroundJobs
+
+
+@dataclass
+class Leadbot:
+    settings: Settings
+    config: Config
+    engine: Engine
+    clock: Clock
+    client: WebClient
+    relay: OutboxRelay
+    metrics: Metrics
+    bolt: App = field(init=False)
+    web: Flask = field(init=False)
+    jobs: BackgroundJobs | None = None
+
+    def start(self, *, sweep: bool = False) -> None:
+        """Start the outbox relay, and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up)."""
+        self.relay.start()
+        if sweep:
+            self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
+            self.jobs.start()
+
+    def stop(self) -> None:
+        if self.jobs:
+            self.jobs.stop()
+        self.relay.stop()
