@@ -173,7 +173,7 @@ class Lead(SQLModel, table=True):
     outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
     # What the reports count about this lead, kept by store.leads.log_activity from the activity log as each
-    # event is appended (store.stats.rebuild_facts recomputes them from the whole log).
+    # event is appended (store.report_facts.rebuild_facts recomputes them from the whole log).
     first_touch_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     first_touch_business_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     touched_after_reassignment: bool = False

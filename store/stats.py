@@ -1,7 +1,7 @@
 """Aggregates for reports, computed in SQL from the lead rows' report facts and their daily rollup.
 
 The facts (first-touch seconds, breaches, escalations, SQL, opportunity, ...) are kept on each lead by
-store.leads.log_activity as the activity log grows, so they are the log's figures per lead; `rebuild_facts`
+store.leads.log_activity as the activity log grows, so they are the log's figures per lead; store.report_facts
 recomputes them from the whole log. Counts for whole UTC days come from `stats_day`, which `fold_changes`
 rebuilds for every day with a changed lead; the period's partial first and last days and any day not yet
 folded are counted from the lead rows, so a report is exact whenever it runs.
@@ -13,12 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, type_coerce, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, type_coerce
 from sqlmodel import Session, col, select
 
 from store.db import UTCDateTime, one_at_a_time
-from store.models import Activity, Lead, StatsChange, StatsDay
+from store.models import Lead, StatsChange, StatsDay
 
 DAY = timedelta(days=1)
 
@@ -370,55 +369,3 @@ def first_touch_histogram(session: Session, start: datetime, end: datetime, scop
         ).all()
     )
     return [(label, int(rows.get(label, 0))) for _, label in FIRST_TOUCH_BUCKETS]
-
-
-# -- rebuilding from the log -----------------------------------------------------------------------------
-def rebuild_facts(connection: Session | Connection) -> None:
-    """Recompute every lead's report facts from the activity log and queue every lead for the rollup.
-
-    The same figures store.leads.log_activity keeps as events are appended; used by the migration that
-    introduced them and by `leadbot stats --rebuild` after hand edits to the database.
-    """
-
-    def of_kind(kind: str, *conditions):
-        return (
-            select(Activity.id)
-            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == kind, *conditions)
-            .correlate(Lead)
-        )
-
-    def count(kind: str, *conditions):
-        return select(func.count()).select_from(of_kind(kind, *conditions).subquery()).scalar_subquery()
-
-    def first_touch(key: str):
-        value = Activity.data[key].as_float()
-        return (
-            select(value)
-            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == "touch", value.is_not(None))
-            .correlate(Lead)
-            .order_by(col(Activity.id))
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    reassigned_before = of_kind("reassigned", col(Activity.at) < col(Lead.first_touch_at)).exists()
-    connection.execute(
-        update(Lead).values(
-            first_touch_seconds=first_touch("seconds_to_first_touch"),
-            first_touch_business_seconds=first_touch("business_seconds_to_first_touch"),
-            touched_after_reassignment=reassigned_before,
-            first_touch_breaches=count("sla_breached", Activity.data["sla"].as_string() == "first_touch"),
-            escalations=count("escalated"),
-            last_escalated_at=select(func.max(Activity.at))
-            .where(col(Activity.lead_id) == col(Lead.id), col(Activity.kind) == "escalated")
-            .correlate(Lead)
-            .scalar_subquery(),
-            rejections=count("rejected"),
-            reached_mql=of_kind("mql").exists(),
-            reached_sql=of_kind("handed_off").exists(),
-            reached_opportunity=of_kind("accepted").exists(),
-        )
-    )
-    connection.execute(delete(StatsDay))
-    connection.execute(delete(StatsChange))
-    connection.execute(insert(StatsChange).from_select(["lead_id"], select(Lead.id)))

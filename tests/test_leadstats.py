@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from bot.devtools.standin.requests import post_signed, slash_command_body
 from bot.intake.accept import accept_lead, parse_lead
@@ -285,7 +286,8 @@ def _facts(engine) -> list[tuple]:
 
 def test_the_report_facts_kept_with_each_event_are_what_the_activity_log_says(engine, clock, history):
     from store.db import write_session
-    from store.stats import pending_changes, rebuild_facts
+    from store.report_facts import rebuild_facts
+    from store.stats import pending_changes
 
     kept = _facts(engine)
     # Hand count: d@four.com touched at 2m and accepted; a@one.com at 4m; b@two.com breached, touched at
@@ -301,6 +303,26 @@ def test_the_report_facts_kept_with_each_event_are_what_the_activity_log_says(en
         assert pending_changes(session) == 4  # every lead queued for the rollup again
 
     assert _facts(engine) == kept
+
+    # The migration that introduced the facts carries its own frozen copy of the rebuild: it agrees too.
+    migration = _load_migration("0007_report_facts.py")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE lead SET escalations = 0, first_touch_seconds = NULL, reached_sql = false"))
+        migration._facts_from_the_log(connection)
+    assert _facts(engine) == kept
+
+
+def _load_migration(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    import store
+
+    path = Path(store.__file__).parent / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_rollup_gives_the_same_numbers_as_counting_the_leads(engine, clock, history):

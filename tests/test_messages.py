@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.devtools.standin.web_api import block_problems
+from bot.devtools.standin.block_checks import block_problems
 from bot.slack.alert import lead_alert
 from bot.slack.blocks import escape
 from bot.slack.home import home_view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.config import IcpConfig, ScoringConfig
+from bot.core.config_scoring import IcpConfig, ScoringConfig
 from bot.intake.scoring import ScoringInput, company_size_bounds, score_lead
 
 ICP = IcpConfig(

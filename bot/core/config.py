@@ -9,75 +9,35 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+import holidays
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from bot.core.durations import parse_duration
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
-SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
-
-FREE_EMAIL_DOMAINS = [
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "yahoo.co.uk",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "msn.com",
-    "aol.com",
-    "icloud.com",
-    "me.com",
-    "mac.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.com",
-    "gmx.de",
-    "web.de",
-    "mail.com",
-    "yandex.com",
-    "yandex.ru",
-    "zoho.com",
-    "qq.com",
-    "163.com",
-]
+from bot.core.config_scoring import OpportunityConfig, QualificationConfig, ScoringConfig, SourcesConfig
+from bot.core.config_types import (
+    ClockTime,
+    Duration,
+    SizeRange,
+    SlackChannelId,
+    SlackUserId,
+    StrictModel,
+    TimeZoneName,
+    check_timezone,
+)
 
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file, the key and the problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_timezone(value: str | None) -> str | None:
-    if value is None:
-        return value
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a time zone name such as America/New_York") from None
-    return value
-
-
-TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
-
-
-class TeamMemberConfig(_Strict):
+class TeamMemberConfig(StrictModel):
     slack_id: SlackUserId
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Literal["sdr", "ae", "manager"]
@@ -90,27 +50,13 @@ class TeamMemberConfig(_Strict):
     products: list[str] = []
 
 
-class ChannelsConfig(_Strict):
+class ChannelsConfig(StrictModel):
     escalations: SlackChannelId
     handoffs: SlackChannelId
     unclaimed: SlackChannelId | None = None  # leads nobody could take are offered here with a Claim button
 
 
-def _clock_time(value: object) -> time:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 09:00 as 540 (sexagesimal)
-        return time(value // 60, value % 60)
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time of day such as 09:00") from None
-
-
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
-
-
-class BusinessHoursConfig(_Strict):
+class BusinessHoursConfig(StrictModel):
     """Clocks count only open time. Without this section they run 24/7."""
 
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
@@ -127,8 +73,6 @@ class BusinessHoursConfig(_Strict):
         if not self.days:
             raise ValueError("business_hours: days must name at least one day")
         if self.holidays:
-            import holidays
-
             try:
                 holidays.country_holidays(self.holidays, subdiv=self.holidays_subdivision)
             except NotImplementedError:
@@ -136,7 +80,7 @@ class BusinessHoursConfig(_Strict):
         return self
 
 
-class SlaConfig(_Strict):
+class SlaConfig(StrictModel):
     first_touch: Duration = timedelta(minutes=15)
     first_touch_hot: Duration = timedelta(minutes=5)
     escalate_after: Duration = timedelta(hours=2)
@@ -151,131 +95,19 @@ class SlaConfig(_Strict):
         return self.first_touch_hot if hot else self.first_touch
 
 
-class CompanySizeRange(_Strict):
-    min: Annotated[int, Field(ge=0)] = 0
-    max: Annotated[int, Field(ge=1)] | None = None
-
-
-class IcpConfig(_Strict):
-    """The ideal customer profile; each dimension that a lead matches earns `scoring.icp_match`."""
-
-    industries: list[str] = []
-    company_size: CompanySizeRange | None = None
-    regions: list[str] = []
-    seniority: list[str] = []
-
-
-class ScoringConfig(_Strict):
-    icp_match: int = 15
-    demo_request: int = 10
-    pricing_page: int = 5
-    free_email: int = -10
-    mql_threshold: int = 40
-    hot_on_demo_request: bool = True
-    icp: IcpConfig = IcpConfig()
-    pricing_page_paths: list[str] = ["/pricing"]
-    free_email_domains: list[str] = FREE_EMAIL_DOMAINS
-
-
-class QualificationField(_Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
-    label: Annotated[str, Field(min_length=1, max_length=100)]
-    required: bool = True
-
-
-class QualificationConfig(_Strict):
-    """What Qualify as SQL asks for, beside the qualification notes (always required)."""
-
-    fields: list[QualificationField] = [
-        QualificationField(id="need", label="Need / pain"),
-        QualificationField(id="budget", label="Budget range"),
-        QualificationField(id="timeline", label="Timeline"),
-        QualificationField(id="decision_maker", label="Decision maker"),
-    ]
-
-    @field_validator("fields")
-    @classmethod
-    def _ids_unique(cls, fields: list[QualificationField]) -> list[QualificationField]:
-        ids = [f.id for f in fields]
-        if len(ids) != len(set(ids)):
-            raise ValueError("each field id may appear once")
-        if "notes" in ids:
-            raise ValueError("'notes' is built in; choose another id")
-        return fields
-
-
-class OpportunityConfig(_Strict):
-    """Fields an opportunity must have; Accept asks the AE for the ones not already known."""
-
-    required_fields: list[QualificationField] = []
-
-
-STANDARD_SOURCES = [
-    "Paid Search",
-    "Paid Social",
-    "Organic Search",
-    "Website",
-    "Email",
-    "Referral",
-    "Events",
-    "Partner",
-    "Content",
-    "Direct",
-    "Outbound",
-]
-
-
-class SourceRule(_Strict):
-    """Every given key must match (case-insensitive; `page`: any visited page containing it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    source: str | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    page: str | None = None
-    as_: Annotated[str, Field(alias="as", min_length=1, max_length=100)]
-
-
-DEFAULT_SOURCE_MAP = [
-    SourceRule(utm_source="google", utm_medium="cpc", as_="Paid Search"),
-    SourceRule(utm_source="bing", utm_medium="cpc", as_="Paid Search"),
-    SourceRule(utm_source="linkedin", utm_medium="paid", as_="Paid Social"),
-    SourceRule(utm_source="facebook", utm_medium="paid", as_="Paid Social"),
-    SourceRule(utm_medium="organic", as_="Organic Search"),
-    SourceRule(utm_medium="email", as_="Email"),
-    SourceRule(utm_medium="referral", as_="Referral"),
-    SourceRule(source="webinar", as_="Events"),
-    SourceRule(source="content download", as_="Content"),
-    SourceRule(source="web", as_="Website"),
-    SourceRule(page="/contact", as_="Website"),
-]
-
-
-class SourcesConfig(_Strict):
-    standard: list[str] = STANDARD_SOURCES
-    map: list[SourceRule] = DEFAULT_SOURCE_MAP
-    unknown_alert_share: Annotated[float, Field(ge=0, le=1)] = 0.05  # the playbook's red flag
-
-
-class SchedulerConfig(_Strict):
+class SchedulerConfig(StrictModel):
     sweep_every: Duration = timedelta(seconds=15)  # the SLA sweep
     fold_every: Duration = timedelta(minutes=1)  # the /leadstats rollup takes in changed leads
     cleanup_every: Duration = timedelta(hours=1)  # old Slack event ids are forgotten
 
 
-class DeliveryConfig(_Strict):
+class DeliveryConfig(StrictModel):
     """Slack delivery: how long a message keeps being retried before it is given up as failed."""
 
     give_up_after: Duration = timedelta(hours=24)
 
 
-class SizeRange(_Strict):
-    min: Annotated[int, Field(ge=0)] = 0
-    max: Annotated[int, Field(ge=1)] | None = None
-
-
-class RuleMatch(_Strict):
+class RuleMatch(StrictModel):
     """What a lead must have for the rule to apply; every given key must match (values: any of the list)."""
 
     region: list[str] = []
@@ -286,7 +118,7 @@ class RuleMatch(_Strict):
     source: list[str] = []
 
 
-class PoolConfig(_Strict):
+class PoolConfig(StrictModel):
     """Reps by id, and/or every SDR carrying one of these tags."""
 
     reps: list[SlackUserId] = []
@@ -295,7 +127,7 @@ class PoolConfig(_Strict):
     products: list[str] = []
 
 
-class RoutingRule(_Strict):
+class RoutingRule(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     match: RuleMatch = RuleMatch()
     pool: PoolConfig
@@ -304,7 +136,7 @@ class RoutingRule(_Strict):
     fallback_pool: PoolConfig | None = None
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(StrictModel):
     fallback: SlackUserId
     existing_owner: bool = True  # a lead from a domain with an open lead or opportunity goes to that owner first
     rules: list[RoutingRule] = []
@@ -318,7 +150,7 @@ class RoutingConfig(_Strict):
         return rules
 
 
-class Config(_Strict):
+class Config(StrictModel):
     timezone: str = "UTC"
     channels: ChannelsConfig
     team: Annotated[list[TeamMemberConfig], Field(min_length=1)]
@@ -334,7 +166,7 @@ class Config(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        return _check_timezone(value)
+        return check_timezone(value)
 
     @field_validator("team")
     @classmethod

@@ -19,10 +19,11 @@ from bot.core.clock import ManualClock, SystemClock
 from bot.core.config import parse_config
 from bot.core.settings import Settings
 from bot.devtools.standin.requests import button_action, post, select_action, send_block_action, send_view_submission
-from bot.devtools.standin.web_api import FakeSlack, render_message
+from bot.devtools.standin.web_api import FakeSlack
 from bot.runtime.app import build_leadbot
 from bot.runtime.server import ServerThread, make_http_server
 from bot.sla.sweep import sweep
+from bot.slack.plain_text import render_message
 from store import leads as lead_store
 from store.db import read_session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.core.config import ScoringConfig
+from bot.core.config_scoring import ScoringConfig
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.config import SourceRule, SourcesConfig
+from bot.core.config_scoring import SourceRule, SourcesConfig
 
 UNKNOWN = "Unknown"
 

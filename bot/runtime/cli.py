@@ -9,9 +9,22 @@ import sys
 
 from dotenv import load_dotenv
 
+from bot.core.clock import SystemClock
 from bot.core.config import ConfigError, load_config
-from bot.core.logs import configure_logging
+from bot.core.logs import configure_logging, mask_personal_data
 from bot.core.settings import Settings
+from bot.devtools.demo import run_demo
+from bot.intake.csv_leads import read_leads
+from bot.intake.importer import import_leads, terminal_progress
+from bot.lifecycle.erasure import forget_person
+from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
+from bot.routing.dry_run import format_dry_run, simulate_routing
+from bot.runtime.app import build_leadbot, prepare_database
+from bot.runtime.server import make_http_server
+from bot.slack.plain_text import mrkdwn_to_plain
+from store.db import make_engine, write_session
+from store.migrate import SchemaOutdated, current_revision, ensure_schema, upgrade
+from store.report_facts import rebuild_facts
 
 
 def _fail(message: str) -> int:
@@ -33,8 +46,6 @@ def cmd_check_config(settings: Settings, _args) -> int:
 
 
 def cmd_migrate(settings: Settings, _args) -> int:
-    from store.db import make_engine
-    from store.migrate import current_revision, upgrade
 
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
@@ -49,8 +60,6 @@ class StartupError(Exception):
 
 def _build(settings: Settings, missing: list[str]):
     """Config, then settings, then the database: the first problem stops start-up with one message."""
-    from bot.runtime.app import build_leadbot
-    from store.migrate import SchemaOutdated
 
     try:
         config = load_config(settings.config_path)
@@ -65,7 +74,6 @@ def _build(settings: Settings, missing: list[str]):
 
 
 def cmd_serve(settings: Settings, args) -> int:
-    from bot.runtime.server import make_http_server
 
     # Request threads share the interpreter with the relay and the sweep; handing the GIL over every
     # 1 ms instead of 5 ms keeps a waiting request from queueing behind a busy background thread.
@@ -124,10 +132,6 @@ def cmd_worker(settings: Settings, _args) -> int:
 
 def cmd_route(settings: Settings, args) -> int:
     """Simulate routing for a CSV of leads with the current config and database, saving nothing."""
-    from bot.core.clock import SystemClock
-    from bot.routing.dry_run import format_dry_run, simulate_routing
-    from store.db import make_engine
-    from store.migrate import SchemaOutdated, ensure_schema
 
     if not args.dry_run:
         return _fail("`leadbot route` only simulates for now: add --dry-run")
@@ -146,12 +150,6 @@ def cmd_route(settings: Settings, args) -> int:
 
 def cmd_import(settings: Settings, args) -> int:
     """Backfill leads from a CSV file through the same intake, with or without their DMs."""
-    from bot.core.clock import SystemClock
-    from bot.intake.csv_leads import read_leads
-    from bot.intake.importer import import_leads, terminal_progress
-    from bot.runtime.app import prepare_database
-    from store.db import make_engine
-    from store.migrate import SchemaOutdated
 
     mapping = {}
     for pair in args.map or []:
@@ -185,11 +183,6 @@ def cmd_import(settings: Settings, args) -> int:
 
 def cmd_forget(settings: Settings, args) -> int:
     """Erase a person's data (GDPR erasure); the anonymous counts stay for /leadstats."""
-    from bot.core.clock import SystemClock
-    from bot.core.logs import mask_personal_data
-    from bot.lifecycle.erasure import forget_person
-    from store.db import make_engine
-    from store.migrate import SchemaOutdated, ensure_schema
 
     try:
         engine = make_engine(settings.database_url)
@@ -212,11 +205,6 @@ def cmd_forget(settings: Settings, args) -> int:
 
 def cmd_stats(settings: Settings, args) -> int:
     """The /leadstats report in the terminal (as a manager sees it), or its per-lead rows as CSV."""
-    from bot.core.clock import SystemClock
-    from bot.devtools.standin.web_api import mrkdwn_to_plain
-    from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
-    from store.db import make_engine
-    from store.migrate import SchemaOutdated, ensure_schema
 
     try:
         config = load_config(settings.config_path)
@@ -225,9 +213,6 @@ def cmd_stats(settings: Settings, args) -> int:
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc))
     if args.rebuild:
-        from store.db import write_session
-        from store.stats import rebuild_facts
-
         with write_session(engine) as session:
             rebuild_facts(session)
         print("Report facts recomputed from the activity log; the worker folds them into the rollup.")
@@ -254,7 +239,6 @@ def cmd_stats(settings: Settings, args) -> int:
 
 
 def cmd_demo(_settings: Settings, _args) -> int:
-    from bot.devtools.demo import run_demo
 
     return run_demo()
 

@@ -9,7 +9,6 @@ blocks, a button value over 2,000 characters, and the other Block Kit limits che
 from __future__ import annotations
 
 import base64
-import html
 import itertools
 import json
 import re
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from bot.devtools.standin.block_checks import block_problems
 
 BOT_USER_ID = "U0LEADBOT"
 TEAM_ID = "T0LEADBOT"
@@ -41,61 +42,6 @@ class Failure:
     status: int
     error: str
     retry_after: int | None = None
-
-
-def _text_len(obj: Any) -> int:
-    return len(obj.get("text", "")) if isinstance(obj, dict) else 0
-
-
-def block_problems(blocks: Any, limit: int) -> list[str]:
-    """Slack's Block Kit limits (reference/slack/LIMITS.md §2.5)."""
-    if not isinstance(blocks, list):
-        return ["blocks must be an array"]
-    problems = [f"{len(blocks)} blocks, more than {limit}"] if len(blocks) > limit else []
-    for i, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        where = f"block {i} ({kind})"
-        if kind not in {"section", "header", "context", "actions", "divider", "input", "image", "rich_text"}:
-            problems.append(f"{where}: unknown block type")
-            continue
-        if len(block.get("block_id", "")) > 255:
-            problems.append(f"{where}: block_id over 255 characters")
-        if kind == "header" and _text_len(block.get("text")) > 150:
-            problems.append(f"{where}: header text over 150 characters")
-        if kind == "section":
-            if _text_len(block.get("text")) > 3000:
-                problems.append(f"{where}: text over 3000 characters")
-            fields = block.get("fields", [])
-            if len(fields) > 10 or any(_text_len(f) > 2000 for f in fields):
-                problems.append(f"{where}: more than 10 fields or a field over 2000 characters")
-            if "text" not in block and not fields:
-                problems.append(f"{where}: a section needs text or fields")
-        if kind == "context" and len(block.get("elements", [])) > 10:
-            problems.append(f"{where}: more than 10 elements")
-        elements = block.get("elements", []) if kind == "actions" else []
-        if len(elements) > 25:
-            problems.append(f"{where}: more than 25 elements")
-        for element in elements + ([block["accessory"]] if isinstance(block.get("accessory"), dict) else []):
-            problems.extend(f"{where}: {p}" for p in _element_problems(element))
-    return problems
-
-
-def _element_problems(element: dict) -> list[str]:
-    problems = []
-    if len(element.get("action_id", "")) > 255:
-        problems.append("action_id over 255 characters")
-    if element.get("type") == "button":
-        if _text_len(element.get("text")) > 75:
-            problems.append("button text over 75 characters")
-        if len(element.get("value", "")) > 2000:
-            problems.append("button value over 2000 characters")
-    options = element.get("options", [])
-    if len(options) > 100:
-        problems.append("more than 100 options")
-    for option in options:
-        if _text_len(option.get("text")) > 75 or len(option.get("value", "")) > 150:
-            problems.append("option text over 75 or value over 150 characters")
-    return problems
 
 
 class FakeSlack:
@@ -463,40 +409,3 @@ class FakeSlack:
                 self._reply(status, body, headers)
 
         return Handler
-
-
-# -- showing a message the way a person reads it ---------------------------------------------------
-_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
-_USER = re.compile(r"<@([UW][A-Z0-9]+)>")
-
-
-def mrkdwn_to_plain(text: str, names: dict[str, str] | None = None) -> str:
-    names = names or {}
-    text = _DATE.sub(lambda m: m.group(1), text)
-    text = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
-    return html.unescape(text.replace("*", ""))
-
-
-def render_message(message: dict, names: dict[str, str] | None = None) -> str:
-    """A Block Kit message as plain lines of text, for the terminal."""
-    lines: list[str] = []
-    for block in message.get("blocks") or []:
-        kind = block.get("type")
-        if kind == "header":
-            lines.append(f"┃ {block['text']['text']}")
-        elif kind == "section":
-            if "text" in block:
-                lines.extend("┃ " + line for line in mrkdwn_to_plain(block["text"]["text"], names).splitlines())
-            pairs = [mrkdwn_to_plain(f["text"], names).split("\n", 1) for f in block.get("fields", [])]
-            if pairs:
-                lines.append("┃ " + " · ".join(f"{p[0]}: {p[1] if len(p) > 1 else ''}" for p in pairs))
-        elif kind == "context":
-            lines.append("┃ " + " ".join(mrkdwn_to_plain(e.get("text", ""), names) for e in block["elements"]))
-        elif kind == "actions":
-            for element in block["elements"]:
-                if element.get("options"):
-                    choices = " | ".join(o["text"]["text"] for o in element["options"])
-                    lines.append(f"┃ [{element['placeholder']['text']} ▾ {choices}]")
-                else:
-                    lines.append(f"┃ [{element['text']['text']}]")
-    return "\n".join(lines) if lines else mrkdwn_to_plain(message.get("text", ""), names)

@@ -95,10 +95,85 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     # The figures for leads already stored come from their activity log; the worker folds them into
-    # stats_hour on its next ticks, and reports count unfolded hours from the leads meanwhile.
-    from store.stats import rebuild_facts
+    # stats_day on its next ticks, and reports count unfolded days from the leads meanwhile.
+    _facts_from_the_log(op.get_bind())
 
-    rebuild_facts(op.get_bind())
+
+# Frozen here (not imported from store.stats): this migration must do tomorrow what it does today,
+# whatever later code does. The tables as they are at this revision:
+_lead = sa.table(
+    "lead",
+    sa.column("id", sa.Integer),
+    sa.column("first_touch_at", sa.DateTime),
+    sa.column("first_touch_seconds", sa.Float),
+    sa.column("first_touch_business_seconds", sa.Float),
+    sa.column("touched_after_reassignment", sa.Boolean),
+    sa.column("first_touch_breaches", sa.Integer),
+    sa.column("escalations", sa.Integer),
+    sa.column("last_escalated_at", sa.DateTime),
+    sa.column("rejections", sa.Integer),
+    sa.column("reached_mql", sa.Boolean),
+    sa.column("reached_sql", sa.Boolean),
+    sa.column("reached_opportunity", sa.Boolean),
+)
+_activity = sa.table(
+    "activity",
+    sa.column("id", sa.Integer),
+    sa.column("lead_id", sa.Integer),
+    sa.column("at", sa.DateTime),
+    sa.column("kind", sa.String),
+    sa.column("data", sa.JSON),
+)
+_stats_change = sa.table("stats_change", sa.column("lead_id", sa.Integer))
+
+
+def _facts_from_the_log(connection) -> None:
+    """Every lead's report facts from its activity log, and every lead queued for the rollup."""
+    lead, activity = _lead, _activity
+
+    def of_kind(kind, *conditions):
+        return (
+            sa.select(activity.c.id)
+            .where(activity.c.lead_id == lead.c.id, activity.c.kind == kind, *conditions)
+            .correlate(lead)
+        )
+
+    def count(kind, *conditions):
+        return sa.select(sa.func.count()).select_from(of_kind(kind, *conditions).subquery()).scalar_subquery()
+
+    def first_touch(key):
+        value = activity.c.data[key].as_float()
+        return (
+            sa.select(value)
+            .where(activity.c.lead_id == lead.c.id, activity.c.kind == "touch", value.is_not(None))
+            .correlate(lead)
+            .order_by(activity.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    last_escalated = (
+        sa.select(sa.func.max(activity.c.at))
+        .where(activity.c.lead_id == lead.c.id, activity.c.kind == "escalated")
+        .correlate(lead)
+        .scalar_subquery()
+    )
+    connection.execute(
+        sa.update(lead).values(
+            first_touch_seconds=first_touch("seconds_to_first_touch"),
+            first_touch_business_seconds=first_touch("business_seconds_to_first_touch"),
+            touched_after_reassignment=of_kind("reassigned", activity.c.at < lead.c.first_touch_at).exists(),
+            first_touch_breaches=count("sla_breached", activity.c.data["sla"].as_string() == "first_touch"),
+            escalations=count("escalated"),
+            last_escalated_at=last_escalated,
+            rejections=count("rejected"),
+            reached_mql=of_kind("mql").exists(),
+            reached_sql=of_kind("handed_off").exists(),
+            reached_opportunity=of_kind("accepted").exists(),
+        )
+    )
+    connection.execute(sa.delete(_stats_change))
+    connection.execute(sa.insert(_stats_change).from_select(["lead_id"], sa.select(lead.c.id)))
 
 
 def downgrade() -> None:
