@@ -39,6 +39,32 @@ def leads_of(session: Session, email_norm: str) -> list[Lead]:
     return list(session.exec(query.execution_options(populate_existing=True)).all())
 
 
+def _blanked(lead: Lead, now: datetime, by: str) -> dict:
+    """The lead's new values: no personal field left, closed (a lead still open is disqualified as "erased")."""
+    anonymous = f"erased-{lead.id}@{ERASED_DOMAIN}"
+    values = {
+        "email": anonymous,
+        "email_norm": anonymous,
+        "domain": None,
+        "first_name": None,
+        "last_name": None,
+        "company": None,
+        "title": None,
+        "phone": None,
+        "external_id": None,
+        "routing_reason": None,  # may name the company or its domain (existing-owner match)
+        "extra": {},
+        "pages_visited": [],
+        "qualification": {},
+        "score_reasons": [{"rule": r.get("rule"), "points": r.get("points")} for r in lead.score_reasons],
+        "outcome": {"code": "erased" if lead.is_open else lead.outcome.get("code"), "by": by, "at": now.isoformat()},
+        "is_open": False,
+    }
+    if lead.is_open:
+        values["stage"] = Stage.DISQUALIFIED
+    return values
+
+
 def erase_leads(session: Session, leads: list[Lead], now: datetime, by: str) -> None:
     """Blank every personal field of these leads, their log, opportunities and Slack calls; close the open ones.
 
@@ -48,32 +74,7 @@ def erase_leads(session: Session, leads: list[Lead], now: datetime, by: str) -> 
     """
     ids = [lead.id for lead in leads]
     for lead in leads:
-        anonymous = f"erased-{lead.id}@{ERASED_DOMAIN}"
-        values = {
-            "email": anonymous,
-            "email_norm": anonymous,
-            "domain": None,
-            "first_name": None,
-            "last_name": None,
-            "company": None,
-            "title": None,
-            "phone": None,
-            "external_id": None,
-            "routing_reason": None,  # may name the company or its domain (existing-owner match)
-            "extra": {},
-            "pages_visited": [],
-            "qualification": {},
-            "score_reasons": [{"rule": r.get("rule"), "points": r.get("points")} for r in lead.score_reasons],
-            "outcome": {
-                "code": "erased" if lead.is_open else lead.outcome.get("code"),
-                "by": by,
-                "at": now.isoformat(),
-            },
-            "is_open": False,
-        }
-        if lead.is_open:
-            values["stage"] = Stage.DISQUALIFIED
-        session.exec(update(Lead).where(col(Lead.id) == lead.id).values(**values))
+        session.exec(update(Lead).where(col(Lead.id) == lead.id).values(**_blanked(lead, now, by)))
     for activity in session.exec(select(Activity).where(col(Activity.lead_id).in_(ids))).all():
         kept = {
             key: value

@@ -10,17 +10,19 @@ import json
 import secrets
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import yaml
 
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.config import parse_config
+from bot.core.config import Config, parse_config
 from bot.core.settings import Settings
 from bot.devtools.standin.requests import button_action, post, select_action, send_block_action, send_view_submission
 from bot.devtools.standin.web_api import FakeSlack
 from bot.runtime.app import build_leadbot
+from bot.runtime.leadbot import Leadbot
 from bot.runtime.server import ServerThread, make_http_server
 from bot.sla.sweep import sweep
 from bot.slack.plain_text import render_message
@@ -88,6 +90,55 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         return _run(Path(workdir), out)
 
 
+@dataclass
+class DemoSession:
+    """The running app and the stand-in, and the other side's gestures: a form posting, people clicking."""
+
+    out: Callable[[str], None]
+    standin: FakeSlack
+    settings: Settings
+    config: Config
+    clock: ManualClock
+    leadbot: Leadbot
+    base: str
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {m.slack_id: m.name for m in self.config.team}
+
+    def show(self, message: dict) -> None:
+        self.out(_indent(render_message(message, self.names)))
+
+    def post_lead(self, lead: dict) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.settings.intake_token}"}
+        status, body, _ = post(f"{self.base}/leads", json.dumps(lead), headers)
+        return status, json.loads(body)
+
+    def click(self, user_id: str, message: dict, action: dict, user_name: str) -> int:
+        return send_block_action(
+            url=self.base,
+            signing_secret=self.settings.slack_signing_secret,
+            user_id=user_id,
+            action=action,
+            message=message,
+            response_url=self.standin.response_url(user_name),
+            user_name=user_name,
+        )
+
+    def click_contacted(self, user_id: str, alert: dict, via: str, user_name: str) -> int:
+        actions = next(b for b in alert["blocks"] if b["type"] == "actions")
+        menu = actions["elements"][0]
+        option = next(o for o in menu["options"] if json.loads(o["value"])["via"] == via)
+        action = select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"])
+        return self.click(user_id, alert, action, user_name)
+
+    def click_button(self, user_id: str, message: dict, action_id: str, user_name: str) -> int:
+        block = next(b for b in message["blocks"] if b["type"] == "actions")
+        button = next(e for e in block["elements"] if e["action_id"] == action_id)
+        action = button_action(action_id, block["block_id"], button["value"], button["text"]["text"])
+        return self.click(user_id, message, action, user_name)
+
+
 def _run(workdir: Path, out: Callable[[str], None]) -> int:
     standin = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8)).start()
     settings = Settings(
@@ -98,99 +149,24 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         intake_token=secrets.token_urlsafe(24),
     )
     config = parse_config(yaml.safe_load(DEMO_CONFIG), "demo config")
-    names = {m.slack_id: m.name for m in config.team}
     # The demo's own clock, so that it can let a few minutes pass before the SDR calls.
     clock = ManualClock(SystemClock().now())
     leadbot = build_leadbot(settings, config, clock=clock, relay_poll_every=0.2)
     leadbot.start()
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
-    base = server.url
+    demo = DemoSession(out, standin, settings, config, clock, leadbot, server.url)
     try:
         out(
             "Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
             f"{standin.url}; nothing leaves this machine."
         )
-        out(f"The real Leadbot server runs on {base} with a fresh SQLite database in {workdir}.\n")
-        first_alert, alerts = None, {}
-        for lead in SAMPLE_LEADS:
-            out(f"── A form posts a lead: POST {base}/leads  ({lead['email']})")
-            status, body, _ = post(
-                f"{base}/leads",
-                json.dumps(lead),
-                {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
-            )
-            answer = json.loads(body)
-            out(
-                f"   → HTTP {status}: lead #{answer['id']}, owner {names[answer['owner']]}, score {answer['score']}, "
-                f"first touch due {answer['first_touch_due_at']}"
-            )
-            channel = standin.dm_channel(answer["owner"])
-            alert = standin.wait_for(lambda a=answer, ch=channel: _alert_for(standin, ch, a["id"]))
-            out(f"   {names[answer['owner']]} gets this DM in Slack:")
-            out(_indent(render_message(alert, names)))
-            first_alert = first_alert or (answer, alert)
-            alerts[answer["id"]] = (answer["owner"], alert)
-        answer, alert = first_alert
-        owner = answer["owner"]
-        other = next(m.slack_id for m in config.team if m.role == "sdr" and m.slack_id != owner)
-
-        out(f"\n── {names[other]} tries to log a call on {names[owner]}'s lead (a signed block_actions request)")
-        _click_contacted(standin, settings, base, other, alert, "call", "rep-2")
-        reply = standin.wait_for(lambda: standin.responses and standin.responses[-1])
-        out(f"   → {names[other]} sees, only to them: {render_message({'text': reply['text']}, names)}")
-
-        clock.advance(timedelta(minutes=3, seconds=40))
-        out(f"\n── 3m 40s later, {names[owner]} picks 'Contacted via… Call' on the DM (a signed block_actions request)")
-        status = _click_contacted(standin, settings, base, owner, alert, "call", "rep-1")
-        out(f"   → HTTP {status} within Slack's 3 seconds; the DM is then updated in place:")
-        updated = standin.wait_for(lambda: alert["edits"] > 0 and alert)
-        out(_indent(render_message(updated, names)))
-        with read_session(leadbot.engine) as session:
-            stored = lead_store.get_lead(session, answer["id"])
-            log = lead_store.activities(session, answer["id"])
-        out(
-            f"   What changed: stage new → {stored.stage}, first touch by {names[stored.first_touch_by]} via "
-            f"{stored.first_touch_via} at {stored.first_touch_at:%H:%M:%S} UTC. Activity log for lead #{stored.id}:"
-        )
-        for entry in log:
-            out(f"     {entry.at:%H:%M:%S}  {entry.actor:<8} {entry.kind}")
-
-        out(f"\n── The same person fills in the form again: POST {base}/leads")
-        status, body, _ = post(
-            f"{base}/leads",
-            json.dumps(SAMPLE_LEADS[0]),
-            {"Content-Type": "application/json", "Authorization": f"Bearer {settings.intake_token}"},
-        )
-        out(f"   → HTTP {status}: no new lead; {json.loads(body)['id']} gets the touch, and its owner hears of it:")
-        notice = standin.wait_for(lambda: [m for m in standin.messages_in(alert["channel"]) if m["thread_ts"]])
-        out(_indent(render_message(notice[-1], names)))
-
-        clock.advance(timedelta(hours=2))
-        result = sweep(leadbot.engine, config, clock.now())
-        out(
-            f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
-            + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
-        )
-        out("   Managers see this in the escalations channel:")
-        # The first lead's escalation (the relay keeps each lead's messages in order, not the leads' order).
-        escalated = min(alerts)
-        escalation = standin.wait_for(
-            lambda: next(
-                (
-                    m
-                    for m in standin.messages_in(config.channels.escalations)
-                    if "Escalation" in m["text"] and f"Lead #{escalated} " in json.dumps(m["blocks"])
-                ),
-                None,
-            )
-        )
-        out(_indent(render_message(escalation, names)))
-        manager = config.members_with_role("manager")[0].slack_id
-        out(f"\n── {names[manager]} clicks Reassign now (a signed block_actions request)")
-        _click_button(standin, settings, base, manager, escalation, "escalation.reassign_now", "manager")
-        updated = standin.wait_for(lambda: escalation["edits"] > 0 and escalation)
-        out(_indent(render_message(updated, names)))
-        _qualify_and_accept(out, standin, settings, base, config, names, alerts[2])
+        out(f"The real Leadbot server runs on {demo.base} with a fresh SQLite database in {workdir}.\n")
+        alerts = _leads_come_in(demo)
+        first = min(alerts)
+        _a_refusal_then_the_first_touch(demo, first, *alerts[first])
+        _the_same_person_again(demo, alerts[first][1])
+        _two_hours_later(demo, first)
+        _qualify_and_accept(demo, *alerts[2])
         out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
         return 0
     finally:
@@ -200,81 +176,128 @@ def _run(workdir: Path, out: Callable[[str], None]) -> int:
         leadbot.engine.dispose()
 
 
-def _qualify_and_accept(out, standin: FakeSlack, settings: Settings, base: str, config, names, owned) -> None:
-    owner, alert = owned
-    ae = config.members_with_role("ae")[0].slack_id
-    out(f"\n── {names[owner]} emails Priya, then picks Qualify as SQL on the DM")
+def _leads_come_in(demo: DemoSession) -> dict[int, tuple[str, dict]]:
+    """Each sample lead posted as a form would; lead id → (owner, the owner's DM)."""
+    alerts = {}
+    for lead in SAMPLE_LEADS:
+        demo.out(f"── A form posts a lead: POST {demo.base}/leads  ({lead['email']})")
+        status, answer = demo.post_lead(lead)
+        owner = demo.names[answer["owner"]]
+        demo.out(
+            f"   → HTTP {status}: lead #{answer['id']}, owner {owner}, score {answer['score']}, "
+            f"first touch due {answer['first_touch_due_at']}"
+        )
+        channel = demo.standin.dm_channel(answer["owner"])
+        alert = demo.standin.wait_for(lambda a=answer, ch=channel: _alert_for(demo.standin, ch, a["id"]))
+        demo.out(f"   {owner} gets this DM in Slack:")
+        demo.show(alert)
+        alerts[answer["id"]] = (answer["owner"], alert)
+    return alerts
+
+
+def _a_refusal_then_the_first_touch(demo: DemoSession, lead_id: int, owner: str, alert: dict) -> None:
+    names = demo.names
+    other = next(m.slack_id for m in demo.config.team if m.role == "sdr" and m.slack_id != owner)
+    demo.out(f"\n── {names[other]} tries to log a call on {names[owner]}'s lead (a signed block_actions request)")
+    demo.click_contacted(other, alert, "call", "rep-2")
+    reply = demo.standin.wait_for(lambda: demo.standin.responses and demo.standin.responses[-1])
+    demo.out(f"   → {names[other]} sees, only to them: {render_message({'text': reply['text']}, names)}")
+
+    demo.clock.advance(timedelta(minutes=3, seconds=40))
+    demo.out(
+        f"\n── 3m 40s later, {names[owner]} picks 'Contacted via… Call' on the DM (a signed block_actions request)"
+    )
+    status = demo.click_contacted(owner, alert, "call", "rep-1")
+    demo.out(f"   → HTTP {status} within Slack's 3 seconds; the DM is then updated in place:")
+    demo.show(demo.standin.wait_for(lambda: alert["edits"] > 0 and alert))
+    with read_session(demo.leadbot.engine) as session:
+        stored = lead_store.get_lead(session, lead_id)
+        log = lead_store.activities(session, lead_id)
+    demo.out(
+        f"   What changed: stage new → {stored.stage}, first touch by {names[stored.first_touch_by]} via "
+        f"{stored.first_touch_via} at {stored.first_touch_at:%H:%M:%S} UTC. Activity log for lead #{stored.id}:"
+    )
+    for entry in log:
+        demo.out(f"     {entry.at:%H:%M:%S}  {entry.actor:<8} {entry.kind}")
+
+
+def _the_same_person_again(demo: DemoSession, alert: dict) -> None:
+    demo.out(f"\n── The same person fills in the form again: POST {demo.base}/leads")
+    status, answer = demo.post_lead(SAMPLE_LEADS[0])
+    demo.out(f"   → HTTP {status}: no new lead; {answer['id']} gets the touch, and its owner hears of it:")
+    notice = demo.standin.wait_for(lambda: [m for m in demo.standin.messages_in(alert["channel"]) if m["thread_ts"]])
+    demo.show(notice[-1])
+
+
+def _two_hours_later(demo: DemoSession, escalated: int) -> None:
+    demo.clock.advance(timedelta(hours=2))
+    result = sweep(demo.leadbot.engine, demo.config, demo.clock.now())
+    demo.out(
+        f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
+        + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
+    )
+    demo.out("   Managers see this in the escalations channel:")
+    # That lead's escalation: the relay keeps each lead's messages in order, not the leads' order.
+    channel = demo.config.channels.escalations
+    escalation = demo.standin.wait_for(
+        lambda: next(
+            (
+                m
+                for m in demo.standin.messages_in(channel)
+                if "Escalation" in m["text"] and f"Lead #{escalated} " in json.dumps(m["blocks"])
+            ),
+            None,
+        )
+    )
+    demo.show(escalation)
+    manager = demo.config.members_with_role("manager")[0].slack_id
+    demo.out(f"\n── {demo.names[manager]} clicks Reassign now (a signed block_actions request)")
+    demo.click_button(manager, escalation, "escalation.reassign_now", "manager")
+    demo.show(demo.standin.wait_for(lambda: escalation["edits"] > 0 and escalation))
+
+
+QUALIFICATION = {
+    "notes": "Ops team loses inbound leads over weekends; wants SLAs in Slack.",
+    "need": "Leads go cold",
+    "budget": "20-40k",
+    "timeline": "This quarter",
+    "decision_maker": "Priya (Head of Ops)",
+}
+
+
+def _qualify_and_accept(demo: DemoSession, owner: str, alert: dict) -> None:
+    standin, names, handoffs = demo.standin, demo.names, demo.config.channels.handoffs
+    ae = demo.config.members_with_role("ae")[0].slack_id
+    demo.out(f"\n── {names[owner]} emails Priya, then picks Qualify as SQL on the DM")
     edits = alert["edits"]
-    _click_contacted(standin, settings, base, owner, alert, "email", "rep-2")
+    demo.click_contacted(owner, alert, "email", "rep-2")
     standin.wait_for(lambda: alert["edits"] > edits)
-    _click_button(standin, settings, base, owner, alert, "lead.qualify", "rep-2")
+    demo.click_button(owner, alert, "lead.qualify", "rep-2")
     view = standin.wait_for(lambda: standin.opened_views and standin.opened_views[-1])["view"]
     labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
-    out(f"   A modal opens: {view['title']['text']}, asking for " + ", ".join(labels))
-    values = {
-        "notes": "Ops team loses inbound leads over weekends; wants SLAs in Slack.",
-        "need": "Leads go cold",
-        "budget": "20-40k",
-        "timeline": "This quarter",
-        "decision_maker": "Priya (Head of Ops)",
-    }
+    demo.out(f"   A modal opens: {view['title']['text']}, asking for " + ", ".join(labels))
     status, _ = send_view_submission(
-        url=base,
-        signing_secret=settings.slack_signing_secret,
+        url=demo.base,
+        signing_secret=demo.settings.slack_signing_secret,
         user_id=owner,
         view=view,
-        values=values,
+        values=QUALIFICATION,
         user_name="rep-2",
     )
-    out(f"   → submitted (a signed view_submission), HTTP {status}. The handoffs channel shows:")
-    handoff = standin.wait_for(lambda: next((m for m in standin.messages_in(config.channels.handoffs)), None))
-    out(_indent(render_message(handoff, names)))
-    out(f"\n── {names[ae]} clicks Accept")
-    _click_button(standin, settings, base, ae, handoff, "handoff.accept", "ae")
+    demo.out(f"   → submitted (a signed view_submission), HTTP {status}. The handoffs channel shows:")
+    handoff = standin.wait_for(lambda: next((m for m in standin.messages_in(handoffs)), None))
+    demo.show(handoff)
+    demo.out(f"\n── {names[ae]} clicks Accept")
+    demo.click_button(ae, handoff, "handoff.accept", "ae")
     standin.wait_for(lambda: handoff["edits"] > 0)
-    reply = standin.wait_for(lambda: [m for m in standin.messages_in(config.channels.handoffs) if m["thread_ts"]])
-    out(_indent(render_message(handoff, names)))
-    out("   and in its thread:")
-    out(_indent(render_message(reply[-1], names)))
+    reply = standin.wait_for(lambda: [m for m in standin.messages_in(handoffs) if m["thread_ts"]])
+    demo.show(handoff)
+    demo.out("   and in its thread:")
+    demo.show(reply[-1])
 
 
 def _alert_for(standin: FakeSlack, channel: str, lead_id: int) -> dict | None:
     return next((m for m in standin.messages_in(channel) if f"Lead #{lead_id} " in json.dumps(m["blocks"])), None)
-
-
-def _click_contacted(
-    standin: FakeSlack, settings: Settings, base: str, user_id: str, alert: dict, via: str, user_name: str
-) -> int:
-    actions = next(b for b in alert["blocks"] if b["type"] == "actions")
-    menu = actions["elements"][0]
-    option = next(o for o in menu["options"] if json.loads(o["value"])["via"] == via)
-    action = select_action(menu["action_id"], actions["block_id"], option, menu["placeholder"]["text"])
-    return send_block_action(
-        url=base,
-        signing_secret=settings.slack_signing_secret,
-        user_id=user_id,
-        action=action,
-        message=alert,
-        response_url=standin.response_url(user_name),
-        user_name=user_name,
-    )
-
-
-def _click_button(
-    standin: FakeSlack, settings: Settings, base: str, user_id: str, message: dict, action_id: str, user_name: str
-) -> int:
-    block = next(b for b in message["blocks"] if b["type"] == "actions")
-    button = next(e for e in block["elements"] if e["action_id"] == action_id)
-    action = button_action(action_id, block["block_id"], button["value"], button["text"]["text"])
-    return send_block_action(
-        url=base,
-        signing_secret=settings.slack_signing_secret,
-        user_id=user_id,
-        action=action,
-        message=message,
-        response_url=standin.response_url(user_name),
-        user_name=user_name,
-    )
 
 
 def _indent(text: str) -> str:

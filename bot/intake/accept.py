@@ -148,20 +148,10 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         config.scoring,
     )
     return Lead(
-        email=data.email,
+        **_as_given(data),
         email_norm=normalise_email(data.email),
         domain=(data.domain or (None if free else email_domain)),
-        first_name=data.first_name,
-        last_name=data.last_name,
-        company=data.company,
-        title=data.title,
-        phone=data.phone,
-        country=data.country,
-        region=data.region,
         company_size=size,
-        industry=data.industry,
-        product_interest=data.product_interest,
-        source=data.source,
         lead_source=attribute_source(
             config.sources,
             source=data.source,
@@ -169,21 +159,9 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
             utm_medium=data.utm_medium,
             pages=tuple(data.pages_visited),
         ),
-        utm_source=data.utm_source,
-        utm_medium=data.utm_medium,
         utm_campaign=normalise_campaign(data.utm_campaign),
-        utm_term=data.utm_term,
-        utm_content=data.utm_content,
-        demo_request=data.demo_request,
-        pages_visited=list(data.pages_visited),
         external_id=str(data.external_id) if data.external_id is not None else None,
-        extra=dict(data.model_extra or {})
-        | ({"pricing_page_visit": True} if data.pricing_page_visit else {})
-        | (
-            {"utm_campaign_raw": data.utm_campaign}
-            if data.utm_campaign != normalise_campaign(data.utm_campaign)
-            else {}
-        ),
+        extra=_extra(data),
         score=score.points,
         score_reasons=[r.as_dict() for r in score.reasons],
         hot=score.hot,
@@ -194,6 +172,27 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         assigned_at=now,
         last_activity_at=now,
     )
+
+
+# Stored as the form sent them (after validation).
+_AS_GIVEN = (
+    "email", "first_name", "last_name", "company", "title", "phone", "country", "region", "industry",
+    "product_interest", "source", "utm_source", "utm_medium", "utm_term", "utm_content", "demo_request",
+)  # fmt: skip
+
+
+def _as_given(data: LeadIn) -> dict:
+    return {name: getattr(data, name) for name in _AS_GIVEN} | {"pages_visited": list(data.pages_visited)}
+
+
+def _extra(data: LeadIn) -> dict:
+    """Fields we do not model are kept, with the signals and raw values we would otherwise lose."""
+    extra = dict(data.model_extra or {})
+    if data.pricing_page_visit:
+        extra["pricing_page_visit"] = True
+    if data.utm_campaign != normalise_campaign(data.utm_campaign):
+        extra["utm_campaign_raw"] = data.utm_campaign
+    return extra
 
 
 def rescore_with(existing: Lead, data: LeadIn, config: Config):

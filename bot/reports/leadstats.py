@@ -145,53 +145,75 @@ class RepLine:
     median_seconds: float | None
 
 
+@dataclass(frozen=True)
+class ReportFigures:
+    """What the report says, all counted in SQL: this period, the one before, percentiles, leakage, reps."""
+
+    period: stats.PeriodCounts
+    before: stats.Counts
+    median: float | None
+    p90: float | None
+    median_before: float | None
+    business: list[float | None] | None  # median and p90 in business time, when business hours are set
+    idle: stats.IdleLeads
+    reps: list[RepLine]
+
+
 def report_text(engine: Engine, config: Config, request: StatsRequest, now: datetime | None = None) -> str:
     """The report as Slack mrkdwn; every number is computed in SQL for the period and the one before."""
+    with read_session(engine) as session:
+        figures = _figures(session, config, request, now)
+    if figures is None:
+        return f"*{escape(request.scope_label)}, {request.label}*: no leads came in."
+    return "\n".join(_summary_lines(figures, config, request) + _rep_lines(figures.reps))
+
+
+def _figures(session, config: Config, request: StatsRequest, now: datetime | None) -> ReportFigures | None:
     length = request.end - request.start
     start, end, scope = request.start, request.end, request.scope
-    with read_session(engine) as session:
-        period = stats.period_counts(session, start, end, scope)
-        n = period.total
-        if n.leads == 0:
-            return f"*{escape(request.scope_label)}, {request.label}*: no leads came in."
-        b = stats.period_counts(session, start - length, start, scope).total
+    period = stats.period_counts(session, start, end, scope)
+    n = period.total
+    if n.leads == 0:
+        return None
+    b = stats.period_counts(session, start - length, start, scope).total
 
-        def percentile(fraction: float, counts: stats.Counts, scope=scope, start=start, end=end) -> float | None:
-            return stats.first_touch_seconds_at(session, start, end, scope, fraction, counts.timed)
+    def percentile(fraction: float, counts: stats.Counts, scope=scope, start=start, end=end) -> float | None:
+        return stats.first_touch_seconds_at(session, start, end, scope, fraction, counts.timed)
 
-        median, p90 = percentile(0.5, n), percentile(0.9, n)
-        median_before = percentile(0.5, b, start=start - length, end=start)
-        if config.sla.business_hours is not None:
-            business = [
-                stats.first_touch_seconds_at(session, start, end, scope, f, n.timed_business, business=True)
-                for f in (0.5, 0.9)
-            ]
-        idle_since = (now or end) - config.sla.reassign_after
-        idle = stats.idle_open_leads(session, start, end, scope, idle_since, n.open)
+    business = None
+    if config.sla.business_hours is not None:
+        business = [
+            stats.first_touch_seconds_at(session, start, end, scope, f, n.timed_business, business=True)
+            for f in (0.5, 0.9)
+        ]
+    idle = stats.idle_open_leads(session, start, end, scope, (now or end) - config.sla.reassign_after, n.open)
+    reps = []
+    if request.show_reps:
         by_owner = period.by_owner()
-        for member in config.team:  # a rep who got no leads is still on the table, with zeros
-            if member.role == "sdr":
-                by_owner.setdefault(member.slack_id, stats.Counts())
-        reps = (
-            [
-                RepLine(owner, counts, percentile(0.5, counts, scope=stats.Scope(owner_id=owner)))
-                for owner, counts in by_owner.items()
-            ]
-            if request.show_reps
-            else []
-        )
+        for member in config.members_with_role("sdr"):  # a rep who got no leads is still on the table, with zeros
+            by_owner.setdefault(member.slack_id, stats.Counts())
+        reps = [
+            RepLine(owner, counts, percentile(0.5, counts, scope=stats.Scope(owner_id=owner)))
+            for owner, counts in by_owner.items()
+        ]
+    median_before = percentile(0.5, b, start=start - length, end=start)
+    return ReportFigures(period, b, percentile(0.5, n), percentile(0.9, n), median_before, business, idle, reps)
+
+
+def _summary_lines(figures: ReportFigures, config: Config, request: StatsRequest) -> list[str]:
+    n, b, period = figures.period.total, figures.before, figures.period
     sources = sorted(period.by_source().items(), key=lambda item: (-item[1].leads, item[0]))
     unknown_share = period.by_source().get(UNKNOWN, stats.Counts()).leads / n.leads
     flag = " ⚠️ above the red-flag line" if unknown_share > config.sources.unknown_alert_share else ""
-    median_text, p90_text = _duration(median), _duration(p90)
-    if config.sla.business_hours is not None:
-        median_text += f" ({_duration(business[0])} in business hours)"
-        p90_text += f" ({_duration(business[1])} in business hours)"
-    lines = [
+    median_text, p90_text = _duration(figures.median), _duration(figures.p90)
+    if figures.business is not None:
+        median_text += f" ({_duration(figures.business[0])} in business hours)"
+        p90_text += f" ({_duration(figures.business[1])} in business hours)"
+    return [
         f"*{escape(request.scope_label)}, {request.label}*",
         f"• Leads in: {n.leads}{_arrow(n.leads, b.leads)} · Unknown source {unknown_share:.0%}{flag}",
-        f"• Time to first touch: median {median_text}{_arrow(median, median_before)}, p90 {p90_text} · "
-        f"SLA compliance {_ratio(n.within_sla, n.leads)}"
+        f"• Time to first touch: median {median_text}{_arrow(figures.median, figures.median_before)}, "
+        f"p90 {p90_text} · SLA compliance {_ratio(n.within_sla, n.leads)}"
         f"{_arrow(_share(n.within_sla, n.leads), _share(b.within_sla, b.leads))} · breaches {n.breaches}",
         f"• Escalations {n.escalations} · reassignments {n.reassignments}",
         f"• Lead → MQL {_ratio(n.mql, n.leads)} · lead → SQL {_ratio(n.sql, n.leads)} · SQL acceptance "
@@ -200,17 +222,21 @@ def report_text(engine: Engine, config: Config, request: StatsRequest, now: date
         + ", ".join(
             f"{escape(name)} {c.leads} ({_ratio(c.sql, c.leads)} SQL, {c.accepted} opp)" for name, c in sources[:5]
         ),
-        _leakage_line(n, idle, config),
+        _leakage_line(n, figures.idle, config),
     ]
-    if reps:
-        lines.append("*Per rep*: leads · median first touch · SLA · SQLs · acceptance")
-        for rep in sorted(reps, key=lambda r: (-r.counts.leads, r.owner_id)):
-            c = rep.counts
-            lines.append(
-                f"• <@{rep.owner_id}>: {c.leads} · {_duration(rep.median_seconds)} · {_ratio(c.within_sla, c.leads)} · "
-                f"{c.sql} · {_ratio(c.accepted, c.accepted + c.rejected)}"
-            )
-    return "\n".join(lines)
+
+
+def _rep_lines(reps: list[RepLine]) -> list[str]:
+    if not reps:
+        return []
+    lines = ["*Per rep*: leads · median first touch · SLA · SQLs · acceptance"]
+    for rep in sorted(reps, key=lambda r: (-r.counts.leads, r.owner_id)):
+        c = rep.counts
+        lines.append(
+            f"• <@{rep.owner_id}>: {c.leads} · {_duration(rep.median_seconds)} · {_ratio(c.within_sla, c.leads)} · "
+            f"{c.sql} · {_ratio(c.accepted, c.accepted + c.rejected)}"
+        )
+    return lines
 
 
 def _leakage_line(counts: stats.Counts, idle: stats.IdleLeads, config: Config) -> str:

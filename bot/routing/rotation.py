@@ -179,8 +179,28 @@ def _describe_skips(config: Config, skips: dict[str, str]) -> str:
 METHOD_LABELS = {"round_robin": "round robin", "weighted": "weighted", "load_balanced": "load balanced"}
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """The pool a lead is routed in: who is in it, how it turns, and what to say about it."""
+
+    label: str
+    key: str
+    method: str
+    members: list[TeamMemberConfig]
+    respect_hours: bool = False
+    rule: RoutingRule | None = None
+
+
+def _pool_for(config: Config, lead: LeadFacts) -> _Pool:
+    rule = next((r for r in config.routing.rules if rule_matches(r, lead)), None)
+    if rule is None:
+        return _Pool("Default pool (all SDRs)", SDR_POOL, "round_robin", config.members_with_role("sdr"))
+    members = pool_members(rule.pool, config)
+    return _Pool(f"{rule.name} rule → its pool", f"rule:{rule.name}", rule.method, members, rule.respect_hours, rule)
+
+
 def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: datetime) -> Assignment:
-    """Pick the owner inside the caller's transaction."""
+    """Pick the owner inside the caller's transaction: the existing owner, the pool, its fallback pool, the fallback."""
     if config.routing.existing_owner and lead.domain:
         owner = rotation_store.existing_owner_for_domain(session, lead.domain)
         member = config.member(owner) if owner else None
@@ -188,51 +208,41 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
             return Assignment(
                 owner, f"Existing owner: {member.name} already works with {lead.domain}", "Existing owner"
             )
-
-    rule = next((r for r in config.routing.rules if rule_matches(r, lead)), None)
-    if rule is None:
-        members = config.members_with_role("sdr")
-        label, key, method, respect_hours, fallback_pool = (
-            "Default pool (all SDRs)",
-            SDR_POOL,
-            "round_robin",
-            False,
-            None,
-        )
-    else:
-        members = pool_members(rule.pool, config)
-        label, key, method = f"{rule.name} rule → its pool", f"rule:{rule.name}", rule.method
-        respect_hours, fallback_pool = rule.respect_hours, rule.fallback_pool
-
-    skips = skip_reasons(session, config, members, now, respect_hours)
-    eligible = {m.slack_id for m in members} - set(skips)
-    picked = _pick(session, key, method, members, eligible) if eligible else None
+    pool = _pool_for(config, lead)
+    skips = skip_reasons(session, config, pool.members, now, pool.respect_hours)
+    eligible = {m.slack_id for m in pool.members} - set(skips)
+    picked = _pick(session, pool.key, pool.method, pool.members, eligible) if eligible else None
     if picked:
         owner, place = picked
+        skipped = _describe_skips(config, skips)
         return Assignment(
             owner,
-            f"{label}, {METHOD_LABELS[method]}, {ordinal(place)} of {len(eligible)}{_describe_skips(config, skips)}",
-            rule.name if rule else "Default pool",
+            f"{pool.label}, {METHOD_LABELS[pool.method]}, {ordinal(place)} of {len(eligible)}{skipped}",
+            pool.rule.name if pool.rule else "Default pool",
         )
+    return _nobody_in_the_pool(session, config, pool, skips, now)
 
-    if fallback_pool is not None:
-        backup = pool_members(fallback_pool, config)
-        backup_skips = skip_reasons(session, config, backup, now, respect_hours)
+
+def _nobody_in_the_pool(
+    session: Session, config: Config, pool: _Pool, skips: dict[str, str], now: datetime
+) -> Assignment:
+    """The rule's fallback pool, else the unclaimed channel (held by the fallback owner), else the fallback owner."""
+    nobody = f"{pool.label}: nobody available{_describe_skips(config, skips)}"
+    if pool.rule is not None and pool.rule.fallback_pool is not None:
+        backup = pool_members(pool.rule.fallback_pool, config)
+        backup_skips = skip_reasons(session, config, backup, now, pool.respect_hours)
         backup_eligible = {m.slack_id for m in backup} - set(backup_skips)
-        picked = _pick(session, f"{key}:fallback", "round_robin", backup, backup_eligible) if backup_eligible else None
+        picked = (
+            _pick(session, f"{pool.key}:fallback", "round_robin", backup, backup_eligible) if backup_eligible else None
+        )
         if picked:
             return Assignment(
                 picked[0],
-                f"{label}: nobody available{_describe_skips(config, skips)} → "
-                f"its fallback pool, round robin, {ordinal(picked[1])} of {len(backup_eligible)}",
-                f"{rule.name} (fallback pool)",
+                f"{nobody} → its fallback pool, round robin, {ordinal(picked[1])} of {len(backup_eligible)}",
+                f"{pool.rule.name} (fallback pool)",
             )
-
     fallback = config.member(config.routing.fallback)
-    if not members:
-        why = "No SDR is available"
-    else:
-        why = f"{label}: nobody available{_describe_skips(config, skips)}"
+    why = nobody if pool.members else "No SDR is available"
     if config.channels.unclaimed:
         return Assignment(
             fallback.slack_id,
@@ -245,8 +255,7 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
 
 def pool_key_for(config: Config, lead: LeadFacts) -> str:
     """The rotation a lead with these facts is counted in (its matching rule's pool, else the default)."""
-    rule = next((r for r in config.routing.rules if rule_matches(r, lead)), None)
-    return f"rule:{rule.name}" if rule else SDR_POOL
+    return _pool_for(config, lead).key
 
 
 def reassignment_owner(session: Session, config: Config, current: str | None, now: datetime) -> str | None:

@@ -75,15 +75,27 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo, 
     """
     hot = "🔥 " if lead.hot else ""
     blocks: list = [HeaderBlock(text=PlainTextObject(text=clip(f"{hot}New lead: {lead_title(lead)}", 150)))]
+    blocks += _who_and_why(lead, mql_threshold)
+    blocks += _touch_blocks(lead, sla, tz)
+    status = outcome_line(lead)
+    if status:
+        blocks.append(SectionBlock(text=mrkdwn(status)))
+    controls = lead_controls(lead, f"lead:{lead.id}:actions:{version}")
+    if controls:
+        blocks.append(controls)
+    blocks.append(ContextBlock(elements=[mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
+    return finish(_alert_text(lead, sla, tz, status), blocks)
 
+
+def _who_and_why(lead: Lead, mql_threshold: int) -> list:
+    """Who the lead is, what they scored and why, and why it came to this owner."""
     who = f"*{escape(lead.display_name)}*"
     if lead.title:
         who += f", {escape(lead.title)}"
     if lead.company:
         who += f" at *{escape(lead.company)}*"
     contact = " · ".join(escape(v) for v in (lead.email, lead.phone) if v)
-    blocks.append(SectionBlock(text=mrkdwn(f"{who}\n{contact}")))
-
+    blocks: list = [SectionBlock(text=mrkdwn(f"{who}\n{contact}"))]
     facts = [
         ("Company", lead.company),
         ("Title", lead.title),
@@ -95,61 +107,50 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo, 
     fields = [field(label, value) for label, value in facts if value]
     if fields:
         blocks.append(SectionBlock(fields=fields[:10]))
-
     reasons = "\n".join(f"• {r['points']:+d} {escape(r['detail'])}" for r in lead.score_reasons) or "• no rule applied"
     mql = " · MQL" if lead.score >= mql_threshold else ""
     blocks.append(SectionBlock(text=mrkdwn(f"*Score {lead.score}*{mql} (MQL at {mql_threshold})\n{reasons}")))
-
     blocks.append(ContextBlock(elements=[mrkdwn(f"*Why you:* {escape(lead.routing_reason or 'assigned')}")]))
+    return blocks
 
+
+def _touch_blocks(lead: Lead, sla: timedelta, tz: ZoneInfo) -> list:
+    """When the first touch is due, or who made it and how fast; the latest touch when there were more."""
     stage = Stage(lead.stage).label
     if lead.first_touch_at is None:
         due = slack_date(lead.first_touch_due_at, tz, "{time}") if lead.first_touch_due_at else "soon"
-        blocks.append(
+        return [
             SectionBlock(
                 text=mrkdwn(f"⏱ *First touch due by {due}* ({format_config_duration(sla)} SLA) · Stage: {stage}")
             )
+        ]
+    when = slack_date(lead.first_touch_at, tz, "{time}")
+    contacted = (
+        f"✅ *Contacted* by <@{lead.first_touch_by}> via {_via(lead.first_touch_via)} at {when}: "
+        f"{first_touch_summary(lead, sla)}\nStage: {stage}"
+    )
+    blocks: list = [SectionBlock(text=mrkdwn(contacted))]
+    if lead.touch_count > 1 and lead.last_touch_at:
+        last = (
+            f"Last touch: {_via(lead.last_touch_via)} by <@{lead.last_touch_by}>, {slack_date(lead.last_touch_at, tz)}"
+            f" · {lead.touch_count} touches"
         )
-    else:
-        via = ContactMethod(lead.first_touch_via).label if lead.first_touch_via else "unknown"
-        when = slack_date(lead.first_touch_at, tz, "{time}")
-        blocks.append(
-            SectionBlock(
-                text=mrkdwn(
-                    f"✅ *Contacted* by <@{lead.first_touch_by}> via {via} at {when}: "
-                    f"{first_touch_summary(lead, sla)}\nStage: {stage}"
-                )
-            )
-        )
-        if lead.touch_count > 1 and lead.last_touch_at:
-            last_via = ContactMethod(lead.last_touch_via).label if lead.last_touch_via else "unknown"
-            last_when = slack_date(lead.last_touch_at, tz)
-            blocks.append(
-                ContextBlock(
-                    elements=[
-                        mrkdwn(
-                            f"Last touch: {last_via} by <@{lead.last_touch_by}>, {last_when}"
-                            f" · {lead.touch_count} touches"
-                        )
-                    ]
-                )
-            )
-    status = outcome_line(lead)
-    if status:
-        blocks.append(SectionBlock(text=mrkdwn(status)))
-    controls = lead_controls(lead, f"lead:{lead.id}:actions:{version}")
-    if controls:
-        blocks.append(controls)
-    blocks.append(ContextBlock(elements=[mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
+        blocks.append(ContextBlock(elements=[mrkdwn(last)]))
+    return blocks
 
+
+def _via(method: str | None) -> str:
+    return ContactMethod(method).label if method else "unknown"
+
+
+def _alert_text(lead: Lead, sla: timedelta, tz: ZoneInfo, status: str | None) -> str:
+    """The notification's text: it must read well alone (a push, a screen reader)."""
+    if status:
+        return f"{escape(lead_title(lead))}: {status}"
     if lead.first_touch_at is None:
         due_text = lead.first_touch_due_at.astimezone(tz).strftime("%H:%M %Z") if lead.first_touch_due_at else "soon"
-        text = f"New lead for you: {escape(lead_title(lead))}, score {lead.score}. First touch due by {due_text}."
-    else:
-        text = f"{escape(lead_title(lead))}: contacted via {via}, {first_touch_summary(lead, sla)}."
-    if status:
-        text = f"{escape(lead_title(lead))}: {status}"
-    return finish(text, blocks)
+        return f"New lead for you: {escape(lead_title(lead))}, score {lead.score}. First touch due by {due_text}."
+    return f"{escape(lead_title(lead))}: contacted via {_via(lead.first_touch_via)}, {first_touch_summary(lead, sla)}."
 
 
 def outcome_line(lead: Lead) -> str | None:

@@ -16,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
 from bot.devtools.standin.block_checks import block_problems
+from bot.devtools.standin.http_handler import StandinRequestHandler
 
 BOT_USER_ID = "U0LEADBOT"
 TEAM_ID = "T0LEADBOT"
@@ -346,66 +346,31 @@ class FakeSlack:
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _handler_class(self):
-        standin = self
+        return type("Handler", (StandinRequestHandler,), {"standin": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    # -- what the HTTP side hands over (see http_handler.py) ----------------------------------------
+    def receive_upload(self, file_id: str, data: bytes) -> bool:
+        with self._cond:
+            upload = self.uploads.get(file_id)
+            if upload is not None:
+                upload["bytes"] = data
+            self._cond.notify_all()
+        return upload is not None
 
-            def log_message(self, *args):  # quiet: tests and the demo print what matters
-                pass
+    def receive_response(self, key: str, args: dict) -> None:
+        with self._cond:
+            self.responses.append({"_key": key, **args})
+            self._cond.notify_all()
 
-            def _reply(self, status: int, body: dict | str, headers: dict | None = None) -> None:
-                raw = (json.dumps(body) if isinstance(body, dict) else body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(raw)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_POST(self):
-                started = time.perf_counter()
-                raw_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                raw = raw_bytes.decode(errors="replace")
-                try:
-                    if "json" in (self.headers.get("Content-Type") or ""):
-                        args = json.loads(raw) if raw else {}
-                    else:
-                        args = dict(parse_qsl(raw))
-                except json.JSONDecodeError:
-                    self._reply(200, {"ok": False, "error": "invalid_json"})
-                    return
-                if self.path.startswith("/upload/"):
-                    file_id = self.path.removeprefix("/upload/")
-                    with standin._cond:
-                        upload = standin.uploads.get(file_id)
-                        if upload is not None:
-                            upload["bytes"] = raw_bytes
-                        standin._cond.notify_all()
-                    self._reply(200 if upload is not None else 404, f"OK - {len(raw_bytes)}")
-                    return
-                if self.path.startswith("/response/"):
-                    with standin._cond:
-                        standin.responses.append({"_key": self.path.removeprefix("/response/"), **args})
-                        standin._cond.notify_all()
-                    self._reply(200, "ok")
-                    return
-                method = self.path.removeprefix("/api/").split("?")[0]
-                auth = self.headers.get("Authorization", "")
-                token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
-                with standin._cond:
-                    status, headers, body = standin.answer(method, args, token)
-                    standin.calls.append(
-                        Call(method, args, bool(body.get("ok")), body.get("error"), time.perf_counter() - started)
-                    )
-                    lose = standin._lost_answers.get(method, 0) > 0
-                    if lose:
-                        standin._lost_answers[method] -= 1
-                    standin._cond.notify_all()
-                if lose:
-                    self.close_connection = True  # done, but the caller never hears so
-                    return
-                self._reply(status, body, headers)
-
-        return Handler
+    def receive_call(self, method: str, args: dict, token: str | None, started: float) -> tuple[int, dict, dict, bool]:
+        """(status, headers, body, whether to hang up instead of answering) for one Web API call."""
+        with self._cond:
+            status, headers, body = self.answer(method, args, token)
+            self.calls.append(
+                Call(method, args, bool(body.get("ok")), body.get("error"), time.perf_counter() - started)
+            )
+            lose = self._lost_answers.get(method, 0) > 0
+            if lose:
+                self._lost_answers[method] -= 1
+            self._cond.notify_all()
+        return status, headers, body, lose
