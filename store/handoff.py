@@ -36,7 +36,3 @@ def create_opportunity(session: Session, opportunity: Opportunity) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def opportunity_for_lead(session: Session, lead_id: int) -> Opportunity | None:
-    return session.exec(select(Opportunity).where(Opportunity.lead_id == lead_id)).first()

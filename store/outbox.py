@@ -116,14 +116,6 @@ def depth(session: Session) -> tuple[int, int, datetime | None]:
     return unsent, failed, oldest
 
 
-def messages_for_lead(session: Session, lead_id: int) -> list[OutboxMessage]:
-    return list(
-        session.exec(
-            select(OutboxMessage).where(OutboxMessage.lead_id == lead_id).order_by(col(OutboxMessage.id))
-        ).all()
-    )
-
-
 def enqueue_once(
     session: Session,
     *,

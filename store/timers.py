@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -96,16 +96,6 @@ def pending_for_lead(session: Session, lead_id: int) -> list[Timer]:
             select(Timer).where(Timer.lead_id == lead_id, Timer.state == "pending").order_by(col(Timer.due_at))
         ).all()
     )
-
-
-def due_count(session: Session, now: datetime) -> int:
-    return session.exec(
-        select(func.count()).select_from(Timer).where(col(Timer.state) == "pending", col(Timer.due_at) <= now)
-    ).one()
-
-
-def next_due_at(session: Session) -> datetime | None:
-    return session.exec(select(func.min(Timer.due_at)).where(col(Timer.state) == "pending")).one()
 
 
 def bulk_insert(session: Session, rows: list[dict]) -> None:

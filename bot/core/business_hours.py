@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS_AHEAD = 800  # a calendar with no open day at all must not loop forever
 
 
