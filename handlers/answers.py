@@ -55,3 +55,20 @@ def answer_submission(ack: Ack, result, form: ModalSubmission, *, deciding: bool
             ack(response_action="update", view=notice_modal(" ".join(result.errors.values())))
         return
     ack(response_action="update", view=notice_modal(refusal_for(result, deciding=deciding)))
+
+
+def answer_reasoned_submission(ack: Ack, body: dict, leadbot, rule, *, deciding: bool) -> None:
+    """Disqualify and Reject: the modal's reason code and notes go to the rule, and its result is answered."""
+    form = modal_submission(ack, body)
+    if form is None:
+        return
+    result = rule(
+        leadbot.engine,
+        leadbot.config,
+        leadbot.clock,
+        lead_id=form.ref.lead_id,
+        actor_id=form.user_id,
+        reason=form.values.get("reason", ""),
+        notes=form.values.get("notes", ""),
+    )
+    answer_submission(ack, result, form, deciding=deciding)

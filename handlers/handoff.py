@@ -10,7 +10,14 @@ from bot.lifecycle.outcomes import Done, Invalid, NotAllowed, Outdated
 from bot.runtime.leadbot import Leadbot
 from bot.slack.ids import HandoffAction, Modal
 from bot.slack.modals import accept_modal, reject_modal
-from handlers.answers import answer_submission, ephemeral, lead_click, modal_submission, refusal_for
+from handlers.answers import (
+    answer_reasoned_submission,
+    answer_submission,
+    ephemeral,
+    lead_click,
+    modal_submission,
+    refusal_for,
+)
 from handlers.errors import answers_modal_refusals, answers_refusals
 
 
@@ -45,19 +52,7 @@ def on_reject(ack: Ack, body: dict, respond: Respond, leadbot: Leadbot, client: 
 
 @answers_modal_refusals
 def on_reject_submitted(ack: Ack, body: dict, leadbot: Leadbot) -> None:
-    form = modal_submission(ack, body)
-    if form is None:
-        return
-    result = reject_sql(
-        leadbot.engine,
-        leadbot.config,
-        leadbot.clock,
-        lead_id=form.ref.lead_id,
-        actor_id=form.user_id,
-        reason=form.values.get("reason", ""),
-        notes=form.values.get("notes", ""),
-    )
-    answer_submission(ack, result, form, deciding=True)
+    answer_reasoned_submission(ack, body, leadbot, reject_sql, deciding=True)
 
 
 @answers_modal_refusals

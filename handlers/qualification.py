@@ -11,7 +11,14 @@ from bot.lifecycle.stages import Move
 from bot.runtime.leadbot import Leadbot
 from bot.slack.ids import LeadAction, Modal
 from bot.slack.modals import disqualify_modal, qualify_modal
-from handlers.answers import answer_submission, ephemeral, lead_click, modal_submission, refusal_for
+from handlers.answers import (
+    answer_reasoned_submission,
+    answer_submission,
+    ephemeral,
+    lead_click,
+    modal_submission,
+    refusal_for,
+)
 from handlers.errors import answers_modal_refusals, answers_refusals
 
 
@@ -73,19 +80,7 @@ def on_qualify_submitted(ack: Ack, body: dict, leadbot: Leadbot) -> None:
 
 @answers_modal_refusals
 def on_disqualify_submitted(ack: Ack, body: dict, leadbot: Leadbot) -> None:
-    form = modal_submission(ack, body)
-    if form is None:
-        return
-    result = disqualify(
-        leadbot.engine,
-        leadbot.config,
-        leadbot.clock,
-        lead_id=form.ref.lead_id,
-        actor_id=form.user_id,
-        reason=form.values.get("reason", ""),
-        notes=form.values.get("notes", ""),
-    )
-    answer_submission(ack, result, form)
+    answer_reasoned_submission(ack, body, leadbot, disqualify, deciding=False)
 
 
 def register(app: App) -> None:
