@@ -36,3 +36,17 @@ def create_opportunity(session: Session, opportunity: Opportunity) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def get_opportunity(session: Session, opportunity_id: int) -> Opportunity | None:
+    return session.get(Opportunity, opportunity_id)
+
+
+def set_opportunity_crm(session: Session, opportunity_id: int, crm_id: str, crm_url: str | None) -> bool:
+    """Remember the deal / opportunity written to the CRM; True the first time."""
+    result = session.exec(
+        update(Opportunity)
+        .where(col(Opportunity.id) == opportunity_id, col(Opportunity.crm_id).is_(None))
+        .values(crm_id=crm_id, crm_url=crm_url)
+    )
+    return result.rowcount == 1

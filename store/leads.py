@@ -185,3 +185,13 @@ def escalations_waiting(session: Session, limit: int) -> list[Lead]:
             select(Lead).where(col(Lead.is_open), waiting).order_by(col(Lead.last_activity_at)).limit(limit)
         ).all()
     )
+
+
+def set_crm_record(session: Session, lead_id: int, record_id: str, record_type: str, url: str | None) -> bool:
+    """Remember the lead's CRM record and its link; True if the link is new (the lead's messages can show it)."""
+    result = session.exec(
+        update(Lead)
+        .where(col(Lead.id) == lead_id, col(Lead.crm_record_url).is_distinct_from(url))
+        .values(crm_record_id=record_id, crm_record_type=record_type, crm_record_url=url)
+    )
+    return result.rowcount == 1

@@ -159,6 +159,11 @@ class Lead(SQLModel, table=True):
     claimable: bool = False
     claim_ts: str | None = Field(default=None, max_length=32)
 
+    # The lead's record in the team's CRM, once found or created (type: "contact"; Salesforce "Lead" or "Contact").
+    crm_record_id: str | None = Field(default=None, max_length=64)
+    crm_record_type: str | None = Field(default=None, max_length=32)
+    crm_record_url: str | None = Field(default=None, max_length=500)  # for the "Open in <CRM>" buttons
+
     # Each activity starts a new idle period; SLA timers belong to one period and fire once in it.
     idle_period: int = 0
     reassign_count: int = 0
@@ -281,6 +286,9 @@ class Opportunity(SQLModel, table=True):
     source: str = Field(max_length=100)
     created_at: datetime = _utc_column(index=True)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The deal (HubSpot) or opportunity (Salesforce) it became in the CRM, once written.
+    crm_id: str | None = Field(default=None, max_length=64)
+    crm_url: str | None = Field(default=None, max_length=500)
 
 
 class TimerKind:

@@ -42,8 +42,10 @@ class Claimed:
     in_doubt: bool  # an earlier send of it may have reached Slack (its sender died or lost the answer)
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Due rows, oldest first, leased to this caller so no other relay sends them meanwhile.
+def claim_due(
+    session: Session, now: datetime, lease: timedelta, limit: int, targets: list[str] | None = None
+) -> list[Claimed]:
+    """Due rows (for these targets), oldest first, leased to this caller so no other relay sends them meanwhile.
 
     A row waits while an earlier row for the same lead and target is unsent: a message update must never
     overtake the post it updates, and one target's outage never holds back another's rows.
@@ -65,6 +67,7 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
             ~col(OutboxMessage.failed),
             col(OutboxMessage.next_attempt_at) <= now,
             ~blocked,
+            *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
@@ -106,13 +109,15 @@ def mark_failed(session: Session, message_id: int, error: str) -> None:
     )
 
 
-def depth(session: Session) -> tuple[int, int, datetime | None]:
-    """(unsent rows, failed rows, when the oldest unsent row was queued)."""
-    pending = col(OutboxMessage.sent_at).is_(None) & ~col(OutboxMessage.failed)
+def depth(session: Session, target: str = "slack") -> tuple[int, int, datetime | None]:
+    """(unsent rows, failed rows, when the oldest unsent row was queued) for one target."""
+    pending = col(OutboxMessage.sent_at).is_(None) & ~col(OutboxMessage.failed) & (OutboxMessage.target == target)
     unsent, oldest = session.exec(
         select(func.count(), func.min(OutboxMessage.created_at)).select_from(OutboxMessage).where(pending)
     ).one()
-    failed = session.exec(select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.failed))).one()
+    failed = session.exec(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.failed), OutboxMessage.target == target)
+    ).one()
     return unsent, failed, oldest
 
 
@@ -146,3 +151,61 @@ def enqueue_once(
     if not_before is not None:
         row.next_attempt_at = not_before
     return True
+
+
+def failed_before(session: Session, target: str, error: str, excluding_id: int) -> bool:
+    """Whether another row for this target has already failed with this very error (its cause was reported)."""
+    return (
+        session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.target == target,
+                col(OutboxMessage.failed),
+                OutboxMessage.last_error == error[:500],
+                OutboxMessage.id != excluding_id,
+            )
+        ).one()
+        > 0
+    )
+
+
+def retry_failed(session: Session, now: datetime, target: str | None = None) -> int:
+    """Put failed rows (of one target, or all) back in the queue, due now; how many."""
+    query = update(OutboxMessage).where(col(OutboxMessage.failed))
+    if target is not None:
+        query = query.where(OutboxMessage.target == target)
+    # Due at once (when it was first queued, so any instance's clock finds it due); its give-up window restarts now.
+    values = {"failed": False, "next_attempt_at": OutboxMessage.created_at, "created_at": now, "attempts": 0}
+    result = session.exec(query.values(**values))
+    return result.rowcount
+
+
+def failures_by_cause(session: Session, target: str, limit: int = 20) -> dict[str, int]:
+    """Failed rows of a target by their error (a CRM's refusals name their cause first)."""
+    rows = session.exec(
+        select(OutboxMessage.last_error, func.count())
+        .where(OutboxMessage.target == target, col(OutboxMessage.failed))
+        .group_by(OutboxMessage.last_error)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    return {error or "unknown": count for error, count in rows}
+
+
+def post_waiting(session: Session, lead_id: int, ref: str) -> bool:
+    """Whether the post that creates this lead message (ref "alert", ...) is queued and not sent yet."""
+    return (
+        session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.lead_id == lead_id,
+                OutboxMessage.ref == ref,
+                OutboxMessage.method == "chat.postMessage",
+                col(OutboxMessage.sent_at).is_(None),
+                ~col(OutboxMessage.failed),
+            )
+        ).one()
+        > 0
+    )

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.config_crm import CrmConfig
 from bot.core.config_scoring import OpportunityConfig, QualificationConfig, ScoringConfig, SourcesConfig
 from bot.core.config_types import (
     ClockTime,
@@ -42,6 +43,9 @@ class TeamMemberConfig(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Literal["sdr", "ae", "manager"]
     active: bool = True
+    # How the CRM knows this person: the owner id there, or else found by email (HubSpot owners, Salesforce User).
+    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    crm_owner_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     timezone: TimeZoneName | None = None  # the rep's own business hours, when sla.business_hours is set
     weight: Annotated[int, Field(ge=1, le=100)] = 1  # share in `weighted` pools
     max_open: Annotated[int, Field(ge=1)] | None = None  # capacity: skipped while this many leads are open
@@ -162,6 +166,7 @@ class Config(StrictModel):
     qualification: QualificationConfig = QualificationConfig()
     sources: SourcesConfig = SourcesConfig()
     opportunity: OpportunityConfig = OpportunityConfig()
+    crm: CrmConfig | None = None  # write-back to HubSpot or Salesforce; absent, none
 
     @field_validator("timezone")
     @classmethod

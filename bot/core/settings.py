@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from bot.slack.client import DEFAULT_SLACK_API_URL
 from store.db import DEFAULT_DATABASE_URL
 
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
+DEFAULT_SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -21,6 +24,15 @@ class Settings:
     intake_token: str | None = None
     port: int = 3000
     hubspot_client_secret: str | None = None
+    # CRM write-back (the `crm:` section of the config says which CRM).
+    hubspot_access_token: str | None = None
+    hubspot_api_url: str = DEFAULT_HUBSPOT_API_URL
+    salesforce_instance_url: str | None = None
+    salesforce_access_token: str | None = None
+    salesforce_client_id: str | None = None
+    salesforce_username: str | None = None
+    salesforce_private_key_file: str | None = None
+    salesforce_login_url: str = DEFAULT_SALESFORCE_LOGIN_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -41,6 +53,14 @@ class Settings:
             intake_token=get("LEADBOT_INTAKE_TOKEN"),
             port=int(port),
             hubspot_client_secret=get("HUBSPOT_CLIENT_SECRET"),
+            hubspot_access_token=get("HUBSPOT_ACCESS_TOKEN"),
+            hubspot_api_url=get("HUBSPOT_API_URL") or DEFAULT_HUBSPOT_API_URL,
+            salesforce_instance_url=get("SALESFORCE_INSTANCE_URL"),
+            salesforce_access_token=get("SALESFORCE_ACCESS_TOKEN"),
+            salesforce_client_id=get("SALESFORCE_CLIENT_ID"),
+            salesforce_username=get("SALESFORCE_USERNAME"),
+            salesforce_private_key_file=get("SALESFORCE_PRIVATE_KEY_FILE"),
+            salesforce_login_url=get("SALESFORCE_LOGIN_URL") or DEFAULT_SALESFORCE_LOGIN_URL,
         )
 
     def missing_for_serve(self) -> list[str]:
