@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING
 from slack_bolt import App, BoltResponse
 
 from bot.intake.accept import shape_problems
-from handlers import claims, commands, errors, escalations, events, handoff, payloads, qualification, touches, unknown
+from handlers import (
+    claims,
+    commands,
+    errors,
+    escalations,
+    events,
+    handoff,
+    links,
+    payloads,
+    qualification,
+    touches,
+    unknown,
+)
 
 if TYPE_CHECKING:
     from bot.runtime.leadbot import Leadbot
@@ -50,6 +62,6 @@ def register_listeners(app: App, leadbot: Leadbot) -> None:
         next()
 
     errors.register(app)
-    for feature in (touches, escalations, qualification, handoff, claims, commands, events):
+    for feature in (touches, escalations, qualification, handoff, claims, links, commands, events):
         feature.register(app)
     unknown.register(app)  # last: its catch-all for unknown buttons must not shadow the others

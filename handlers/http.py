@@ -153,10 +153,13 @@ def _operator_routes(web: Flask, leadbot: Leadbot) -> None:
     def healthz():
         try:
             outbox = outbox_health(leadbot.engine, leadbot.clock)
+            crm = (
+                outbox_health(leadbot.engine, leadbot.clock, leadbot.config.crm.system) if leadbot.config.crm else None
+            )
         except Exception as exc:  # report, don't crash: this is what a load balancer polls
             log.warning("health check: database unreachable: %s", exc)
             return jsonify(status="unhealthy", database="unreachable"), 503
-        return jsonify(status="ok", database="ok", outbox=outbox)
+        return jsonify(status="ok", database="ok", outbox=outbox, **({"crm": crm} if crm else {}))
 
     @web.get("/metrics")
     def metrics():

@@ -15,6 +15,8 @@ class Target(StrEnum):
     """Where a row is delivered. Each target brings its own retry policy, rate limit and look-up."""
 
     SLACK = "slack"
+    HUBSPOT = "hubspot"
+    SALESFORCE = "salesforce"
 
 
 class Kind(StrEnum):

@@ -94,6 +94,18 @@ def send(
     _ring_after_commit(session)
 
 
+def send_to_crm(session: Session, target: Target, change: str, *, now: datetime, lead_id: int, data: dict) -> None:
+    """Queue one write to the team's CRM about `lead_id` (what `change` means is bot/crm's business)."""
+    outbox_store.enqueue(session, target=target, method=change, payload=data, now=now, lead_id=lead_id)
+    _ring_after_commit(session)
+
+
+def redraw_alert_if_posted(session: Session, lead_id: int, alert_ts: str | None, now: datetime) -> None:
+    """Redraw the lead's DM if it was posted or is about to be (the redraw waits behind the post)."""
+    if alert_ts or outbox_store.post_waiting(session, lead_id, "alert"):
+        send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id)
+
+
 def refresh_homes(session: Session, user_ids, now: datetime) -> None:
     """Re-publish these people's App Home after a change to their leads (rendered when sent, coalesced)."""
     for user_id in {u for u in user_ids if u}:

@@ -44,6 +44,7 @@ class Delivered:
 class TryAgain:
     error: str
     in_doubt: bool = False  # it may have got through: the next attempt looks before it sends
+    wait: float | None = None  # seconds the target asked for (a rate limit's window), if longer than the policy's
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ class OutboxRelay:
         # skipped, and one it has finished is already marked sent when this claim reads.
         with self._in_flight_lock:
             with write_session(self.engine) as session:
-                claimed = outbox_store.claim_due(session, self.clock.now(), LEASE, self.batch)
+                claimed = outbox_store.claim_due(
+                    session, self.clock.now(), LEASE, self.batch, targets=list(self.targets)
+                )
             mine = [c for c in claimed if c.row.id not in self._in_flight]
             self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
@@ -192,7 +195,7 @@ class OutboxRelay:
             return
         log.warning("outbox %s for lead %s will be retried: %s", row.id, row.lead_id, outcome.error)
         with write_session(self.engine) as session:
-            retry_at = now + policy.wait_before(row.attempts)
+            retry_at = now + max(policy.wait_before(row.attempts), timedelta(seconds=outcome.wait or 0))
             outbox_store.mark_retry(session, row.id, retry_at, outcome.error, in_doubt=outcome.in_doubt)
 
     def _fail(self, row: OutboxMessage, error: str, *, report: bool) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.intake.scoring import ScoringInput, score_lead
@@ -231,6 +232,7 @@ def _record_resubmission(session, existing: Lead, data: LeadIn, config: Config, 
             if existing.lifecycle_stage == "lead":
                 existing.lifecycle_stage = "mql"
             lead_store.log_activity(session, existing.id, now, "system", "mql", score=score.points)
+            crm.stage_changed(session, config, existing, now, by="system", reason=f"score {score.points}")
         session.add(existing)
         delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=existing.id)
     # Not the owner's activity, so the idle clocks keep running.
@@ -275,8 +277,10 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
     lead.claimable = assignment.claimable
     lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
+    lead.crm_record_id, lead.crm_record_type = crm.record_from_source(config, lead.external_id) or (None, None)
     lead_store.insert_lead(session, lead)
     sla.start_clocks(session, lead, config, now)
+    crm.lead_created(session, config, lead, now)
     lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
     lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
     lead_store.log_activity(

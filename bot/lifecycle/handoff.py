@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.lifecycle.codes import REJECT_REASONS
@@ -86,6 +87,8 @@ def accept_sql(
             raise RuntimeError(f"lead {lead_id} moved to Accepted but already had an opportunity")
         lead_store.log_activity(session, lead_id, now, actor_id, "accepted", opportunity_id=opportunity.id)
         sla.stop_all_clocks(session, lead)
+        crm.stage_changed(session, config, lead, now, by=actor_id)
+        crm.deal_opened(session, config, lead, opportunity, now)
         _after_decision(session, lead, config, now, handoff.handoff_accepted_reply(lead, actor_id, opportunity.id))
         return Done(lead)
 
@@ -123,7 +126,7 @@ def reject_sql(
         then=after,
         outcome_extra={"rejected": True},
     )
-    return move_with_reason(engine, clock, rule, lead_id=lead_id, actor_id=actor_id, reason=reason, notes=notes)
+    return move_with_reason(engine, config, clock, rule, lead_id=lead_id, actor_id=actor_id, reason=reason, notes=notes)
 
 
 def _after_decision(session: Session, lead: Lead, config: Config, now, reply: blocks.SlackMessage) -> None:

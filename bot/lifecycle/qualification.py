@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.lifecycle.codes import DISQUALIFY_REASONS
@@ -76,6 +77,7 @@ def mark_engaged(engine: Engine, config: Config, clock: Clock, *, lead_id: int, 
         lead_store.log_activity(session, lead_id, now, actor_id, "stage_changed", **{"from": was, "to": lead.stage})
         sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
+        crm.stage_changed(session, config, lead, now, by=actor_id)
         redraw_alert(session, lead, now)
         return Done(lead)
 
@@ -121,6 +123,7 @@ def qualify_as_sql(
         sla.start_ae_response_clock(session, lead, config, now)
         posted = handoff.handoff(lead, config, ae_reason)
         delivery.send(session, Kind.HANDOFF, now=now, lead_id=lead_id, to=config.channels.handoffs, message=posted)
+        crm.stage_changed(session, config, lead, now, by=actor_id, notes=notes.strip())
         redraw_alert(session, lead, now)
         return Done(lead)
 
@@ -158,4 +161,4 @@ def disqualify(
         values=lambda lead: {"is_open": False},
         then=after,
     )
-    return move_with_reason(engine, clock, rule, lead_id=lead_id, actor_id=actor_id, reason=reason, notes=notes)
+    return move_with_reason(engine, config, clock, rule, lead_id=lead_id, actor_id=actor_id, reason=reason, notes=notes)

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.lifecycle.outcomes import Done, Invalid, LeadNotFound, NotAllowed, Outdated, outdated
 from bot.lifecycle.stages import Move, move_lead
 from store import leads as lead_store
@@ -39,7 +41,15 @@ class ReasonedMove:
 
 
 def move_with_reason(
-    engine: Engine, clock: Clock, rule: ReasonedMove, *, lead_id: int, actor_id: str, reason: str, notes: str
+    engine: Engine,
+    config: Config,
+    clock: Clock,
+    rule: ReasonedMove,
+    *,
+    lead_id: int,
+    actor_id: str,
+    reason: str,
+    notes: str,
 ) -> Done | Invalid | NotAllowed | Outdated:
     if problem := reason_errors(reason, notes, rule.reasons):
         return problem
@@ -64,4 +74,5 @@ def move_with_reason(
         session.refresh(lead)
         lead_store.log_activity(session, lead_id, now, actor_id, rule.logged_as, reason=reason, notes=notes.strip())
         rule.then(session, lead, now)
+        crm.stage_changed(session, config, lead, now, by=actor_id, reason=rule.reasons[reason], notes=notes.strip())
         return Done(lead)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.lifecycle.codes import ContactMethod
@@ -89,6 +90,7 @@ def log_touch(
                 )
             sla.stop_first_touch_clock(session, lead)
         sla.restart_idle_clocks(session, lead, config, now)
+        crm.touched(session, config, lead, now, by=actor_id, via=via.value, number=number)
         delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id)
         delivery.refresh_homes(session, [lead.owner_id], now)
         return TouchLogged(lead=lead)

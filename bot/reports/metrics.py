@@ -7,6 +7,7 @@ the outbox gauges come from the shared database, so every instance reports the s
 from __future__ import annotations
 
 import logging
+import re
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -23,7 +24,7 @@ BREACH_OUTCOMES = {"breached": "first_touch", "ae_escalated": "ae_response"}
 
 
 class Metrics:
-    def __init__(self, engine: Engine, clock: Clock):
+    def __init__(self, engine: Engine, clock: Clock, crm_target: str | None = None):
         self.registry = registry = CollectorRegistry()
         self.leads_received = Counter(
             "leadbot_leads_received",
@@ -56,7 +57,7 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60),
             registry=registry,
         )
-        registry.register(_OutboxDepth(engine, clock))
+        registry.register(_OutboxDepth(engine, clock, crm_target))
 
     def count_sweep(self, outcomes: dict[str, int], seconds: float) -> None:
         self.sweep_seconds.observe(seconds)
@@ -72,8 +73,8 @@ class Metrics:
 class _OutboxDepth:
     """Read at scrape time: what waits to be sent, what failed for good, and how old the oldest waiting is."""
 
-    def __init__(self, engine: Engine, clock: Clock):
-        self.engine, self.clock = engine, clock
+    def __init__(self, engine: Engine, clock: Clock, crm_target: str | None):
+        self.engine, self.clock, self.crm_target = engine, clock, crm_target
 
     def describe(self):
         return []  # nothing to check at registration; the values come from the database at each scrape
@@ -91,11 +92,37 @@ class _OutboxDepth:
         yield GaugeMetricFamily(
             "leadbot_outbox_oldest_pending_seconds", "Age of the oldest Slack call waiting (0 when none)", value=age
         )
+        if self.crm_target:
+            yield from self._crm_depth()
+
+    def _crm_depth(self):
+        try:
+            with read_session(self.engine) as session:
+                pending, failed, oldest = outbox_store.depth(session, self.crm_target)
+                causes = outbox_store.failures_by_cause(session, self.crm_target) if failed else {}
+        except Exception as exc:
+            log.warning("metrics: CRM queue depth unavailable: %s", exc)
+            return
+        age = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
+        yield GaugeMetricFamily("leadbot_crm_pending", "CRM writes waiting to be made", value=pending)
+        yield GaugeMetricFamily("leadbot_crm_oldest_pending_seconds", "Age of the oldest CRM write waiting", value=age)
+        by_cause = GaugeMetricFamily("leadbot_crm_failed", "CRM writes refused for good, by cause", labels=["cause"])
+        for cause, count in causes.items():
+            by_cause.add_metric([refusal_cause(cause)], count)
+        yield by_cause
 
 
-def outbox_health(engine: Engine, clock: Clock) -> dict:
+def outbox_health(engine: Engine, clock: Clock, target: str = "slack") -> dict:
     """For /healthz: what waits to be sent, what failed for good, and the oldest wait in seconds (None: none)."""
     with read_session(engine) as session:
-        unsent, failed, oldest = outbox_store.depth(session)
+        unsent, failed, oldest = outbox_store.depth(session, target)
+        causes = outbox_store.failures_by_cause(session, target) if target != "slack" and failed else {}
     age = (clock.now() - oldest).total_seconds() if oldest else None
-    return {"pending": unsent, "failed": failed, "oldest_pending_seconds": age}
+    health = {"pending": unsent, "failed": failed, "oldest_pending_seconds": age}
+    return health | ({"target": target, "failures_by_cause": causes} if target != "slack" else {})
+
+
+def refusal_cause(error: str) -> str:
+    """The CRM's category in "HubSpot refused it (VALIDATION_ERROR): ...", else the error's start."""
+    found = re.search(r"\(([A-Z][A-Z0-9_]+)\)", error)
+    return found.group(1) if found else error[:80]

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.lifecycle.outcomes import LeadNotFound
@@ -59,6 +60,7 @@ def claim_lead(engine: Engine, config: Config, clock: Clock, *, lead_id: int, ac
         session.add(lead)
         lead_store.log_activity(session, lead_id, now, actor_id, "claimed", **{"from": holder})
         sla.start_clocks(session, lead, config, now)
+        crm.owner_changed(session, config, lead, now, by=actor_id)
         # The holder hears it in their alert's thread before the claimer's alert takes over the ref.
         notice = claims.claimed_away(lead, actor_id)
         delivery.send(session, Kind.ALERT_REPLY, now=now, lead_id=lead_id, message=notice)

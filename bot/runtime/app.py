@@ -14,6 +14,8 @@ from sqlmodel import Session
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Config
 from bot.core.settings import Settings
+from bot.crm.connect import connect_crm, tell_managers_once_per_cause
+from bot.crm.target import CrmTarget
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import RENDER, Kind, Target
 from bot.delivery.relay import OutboxRelay, RetryPolicy
@@ -64,6 +66,23 @@ def make_relay(
     )
 
 
+def make_crm_relay(
+    engine: Engine, clock: Clock, settings: Settings, config: Config, *, poll_every: float = 1.0
+) -> OutboxRelay | None:
+    """The relay that writes to the configured CRM (None without one), with a retry window of its own."""
+    connector = connect_crm(settings, config)
+    if connector is None:
+        return None
+    target = CrmTarget(engine, clock, config, connector, RetryPolicy(give_up_after=config.crm.give_up_after))
+    return OutboxRelay(
+        engine,
+        clock,
+        {config.crm.system: target},
+        report_refusal=tell_managers_once_per_cause(config),
+        poll_every=poll_every,
+    )
+
+
 def _tell_managers(config: Config):
     """A message refused for good is told in the escalations channel once (never about a failed notice)."""
 
@@ -98,7 +117,7 @@ def build_leadbot(
     prepare_database(engine, config)
     clock = clock or SystemClock()
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    metrics = Metrics(engine, clock)
+    metrics = Metrics(engine, clock, crm_target=config.crm.system if config.crm else None)
     leadbot = Leadbot(
         settings=settings,
         config=config,
@@ -107,6 +126,7 @@ def build_leadbot(
         client=client,
         relay=make_relay(engine, client, clock, config, metrics=metrics, poll_every=relay_poll_every),
         metrics=metrics,
+        crm_relay=make_crm_relay(engine, clock, settings, config, poll_every=relay_poll_every),
     )
     leadbot.bolt = App(
         client=client,

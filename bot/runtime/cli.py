@@ -13,6 +13,8 @@ from bot.core.clock import SystemClock
 from bot.core.config import ConfigError, load_config
 from bot.core.logs import configure_logging, mask_personal_data
 from bot.core.settings import Settings
+from bot.crm.connect import CrmNotConfigured, connect_crm, crm_problems
+from bot.crm.records import CrmError
 from bot.devtools.demo import run_demo
 from bot.intake.csv_leads import read_leads
 from bot.intake.importer import import_leads, terminal_progress
@@ -24,6 +26,7 @@ from bot.runtime.server import make_http_server
 from bot.slack.plain_text import mrkdwn_to_plain
 from store.db import make_engine, write_session
 from store.migrate import SchemaOutdated, current_revision, ensure_schema, upgrade
+from store.outbox import retry_failed
 from store.report_facts import rebuild_facts
 
 
@@ -42,6 +45,27 @@ def cmd_check_config(settings: Settings, _args) -> int:
         f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
         f"first touch {config.sla.first_touch}, hot {config.sla.first_touch_hot})"
     )
+    return _check_crm(settings, config)
+
+
+def _check_crm(settings: Settings, config) -> int:
+    """With a CRM configured and its credentials set: the token, each member's owner, each stamp property."""
+    if config.crm is None:
+        return 0
+    try:
+        connector = connect_crm(settings, config)
+        problems = crm_problems(connector, config)
+    except CrmNotConfigured as exc:
+        print(f"CRM: not checked: {exc}")
+        return 0
+    except CrmError as exc:
+        return _fail(f"CRM: {exc}")
+    for problem in problems:
+        print(f"CRM: {problem}")
+    if problems:
+        print("CRM: leads routed to a member who is not an owner are flagged to the managers, not lost.")
+        return 1
+    print(f"CRM: OK ({connector.label}: token valid, every member is an owner, every stamp property exists)")
     return 0
 
 
@@ -238,6 +262,16 @@ def cmd_stats(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_outbox_retry(settings: Settings, args) -> int:
+    """Send failed deliveries again once their cause is fixed (an owner mapped, a validation rule changed)."""
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    with write_session(engine) as session:
+        count = retry_failed(session, SystemClock().now(), args.target)
+    print(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again; a running Leadbot sends them now.")
+    return 0
+
+
 def cmd_demo(_settings: Settings, _args) -> int:
 
     return run_demo()
@@ -272,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="recompute every lead's report figures from the activity log"
     )
     stats.set_defaults(run=cmd_stats)
+    outbox = commands.add_parser("outbox", help="the delivery queue (Slack and the CRM)")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    retry = outbox_commands.add_parser("retry", help="send failed deliveries again after fixing their cause")
+    retry.add_argument("--target", choices=["slack", "hubspot", "salesforce"], help="only these (default: all)")
+    retry.set_defaults(run=cmd_outbox_retry)
     commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     forget = commands.add_parser("forget", help="erase a person's data (GDPR), keeping the anonymous counts")

@@ -29,10 +29,13 @@ class Leadbot:
     bolt: App = field(init=False)
     web: Flask = field(init=False)
     jobs: BackgroundJobs | None = None
+    crm_relay: OutboxRelay | None = None  # writes to the CRM, apart from Slack's so neither waits on the other
 
     def start(self, *, sweep: bool = False) -> None:
         """Start the outbox relay, and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up)."""
         self.relay.start()
+        if self.crm_relay:
+            self.crm_relay.start()
         if sweep:
             self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
             self.jobs.start()
@@ -41,3 +44,5 @@ class Leadbot:
         if self.jobs:
             self.jobs.stop()
         self.relay.stop()
+        if self.crm_relay:
+            self.crm_relay.stop()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.core.config import Config
+from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.routing.rotation import facts_of, pool_key_for, reassignment_owner
@@ -80,6 +81,7 @@ def reassign_lead(
         session, lead.id, now, actor, "reassigned", **{"from": old_owner, "to": new_owner, "why": why}
     )
     start_clocks(session, lead, config, now)
+    crm.owner_changed(session, config, lead, now, by=actor)
 
     if old_owner and old_owner != new_owner:
         # Queued before the new owner's alert, so it resolves to the old owner's thread when sent.

@@ -29,6 +29,7 @@ from bot.slack.blocks import (
     lead_title,
     mrkdwn,
     note,
+    open_in_crm,
     slack_date,
 )
 from bot.slack.ids import (
@@ -81,8 +82,11 @@ def lead_alert(lead: Lead, *, sla: timedelta, mql_threshold: int, tz: ZoneInfo, 
     if status:
         blocks.append(SectionBlock(text=mrkdwn(status)))
     controls = lead_controls(lead, f"lead:{lead.id}:actions:{version}")
+    link = open_in_crm(lead)
     if controls:
         blocks.append(controls)
+    if link:
+        blocks.append(ActionsBlock(block_id=f"lead:{lead.id}:links", elements=[link]))
     blocks.append(ContextBlock(elements=[mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
     return finish(_alert_text(lead, sla, tz, status), blocks)
 

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack.ids import LeadAction
 from store.models import Lead
 
 MAX_MESSAGE_BLOCKS = 50
@@ -104,3 +105,17 @@ def note(text: str, emoji: str) -> SlackMessage:
 def lead_title(lead: Lead) -> str:
     company = f" ({lead.company})" if lead.company else ""
     return f"{lead.display_name}{company}"
+
+
+# Which CRM holds a record, by the type Leadbot stored for it (HubSpot's are lower case).
+_CRM_BY_RECORD_TYPE = {"contact": "HubSpot", "Lead": "Salesforce", "Contact": "Salesforce"}
+
+
+def open_in_crm(lead: Lead) -> ButtonElement | None:
+    """ "Open in HubSpot / Salesforce": a link to the lead's record, once the record exists."""
+    if not lead.crm_record_url:
+        return None
+    label = _CRM_BY_RECORD_TYPE.get(lead.crm_record_type or "", "the CRM")
+    return ButtonElement(
+        text=PlainTextObject(text=f"Open in {label}"), action_id=LeadAction.OPEN_IN_CRM.value, url=lead.crm_record_url
+    )

@@ -20,6 +20,7 @@ from bot.slack.blocks import (
     lead_title,
     mrkdwn,
     note,
+    open_in_crm,
 )
 from bot.slack.ids import (
     EscalationAction,
@@ -72,6 +73,7 @@ def escalation(
                         ),
                     ),
                     button("Take it", EscalationAction.TAKE_IT.value, value, "primary"),
+                    *filter(None, [open_in_crm(lead)]),
                 ],
             )
         )

@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     lead_title,
     mrkdwn,
     note,
+    open_in_crm,
 )
 from bot.slack.ids import (
     HandoffAction,
@@ -73,6 +74,8 @@ def handoff(lead: Lead, config: Config, ae_reason: str | None = None) -> SlackMe
         blocks.append(decision_buttons(lead, f"handoff:{lead.id}"))
     elif status:
         blocks.append(SectionBlock(text=mrkdwn(status)))
+    if link := open_in_crm(lead):
+        blocks.append(ActionsBlock(block_id=f"handoff:{lead.id}:links", elements=[link]))
     blocks.append(ContextBlock(elements=[mrkdwn(f"Lead #{lead.id} · {escape(lead.email)}")]))
     text = f"SQL for <@{lead.ae_id}>: {escape(title)}" + (f". {status}" if status else ", waiting to be accepted.")
     return finish(text, blocks)
@@ -93,4 +96,14 @@ def handoff_rejected_reply(lead: Lead, actor_id: str) -> SlackMessage:
         f"<@{lead.owner_id}>: <@{actor_id}> sent {escape(lead_title(lead))} back "
         f"({escape(outcome.get('label', ''))}){notes}. It is yours again, as Engaged.",
         "↩️",
+    )
+
+
+def deal_in_crm_reply(lead: Lead, crm_label: str, url: str | None, opportunity_id: int) -> SlackMessage:
+    """Told in the handoff's thread once the opportunity is in the CRM, with a link to it."""
+    where = f"<{url}|Open it in {crm_label}>" if url else f"It is in {crm_label}"
+    return note(
+        f"<@{lead.ae_id}>: opportunity #{opportunity_id} for {escape(lead_title(lead))} is now a "
+        f"{'deal' if crm_label == 'HubSpot' else 'opportunity'} in {crm_label}, owned by you. {where}.",
+        "📇",
     )

@@ -16,6 +16,7 @@ class LeadAction(StrEnum):
     QUALIFY = "lead.qualify"
     DISQUALIFY = "lead.disqualify"
     CLAIM = "lead.claim"
+    OPEN_IN_CRM = "lead.open_in_crm"  # a link button: Slack opens the URL and tells us, and we only ack
 
 
 class HandoffAction(StrEnum):

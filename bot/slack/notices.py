@@ -23,3 +23,14 @@ def undeliverable_notice(lead_id: int | None, target: str | None, error: str, te
     # quote pings nobody twice, and it is clipped so the notice stays a notice.
     quoted = _SLACK_REFERENCE.sub(lambda m: m.group(3) or ("@" if m.group(1) != "#" else "#") + m.group(2), text)
     return note(f"Leadbot could not deliver a message{about} to {who} ({escape(error)}):\n>{clip(quoted, 500)}", "📭")
+
+
+def crm_refusal_notice(lead_id: int | None, crm_label: str, error: str) -> SlackMessage:
+    """For the managers' channel, once per cause, when the CRM refuses a write for good."""
+    about = f"lead #{lead_id}" if lead_id else "a lead"
+    return note(
+        f"{crm_label} refused a write about {about}, so it was not made:\n>{escape(clip(error, 600))}\n"
+        f"Other writes refused for the same reason are kept without another message. Once the cause is "
+        f"fixed, `leadbot outbox retry --target {crm_label.lower()}` sends them all again.",
+        "🧾",
+    )
