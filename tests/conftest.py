@@ -262,6 +262,7 @@ def start_bot(
     config: Config | None = None,
     sweep: bool = False,
     slack_api_url: str | None = None,
+    **more_settings,
 ):
     settings = Settings(
         slack_bot_token=fake_slack.bot_token,
@@ -270,6 +271,7 @@ def start_bot(
         database_url=database_url,
         intake_token=INTAKE_TOKEN,
         hubspot_client_secret=HUBSPOT_SECRET,
+        **more_settings,
     )
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
     leadbot.start(sweep=sweep)

@@ -57,6 +57,9 @@ def _hostile_lead() -> Lead:
         qualification={"notes": NAME, "fields": {"budget": NAME}},
         outcome={"code": "other", "notes": NAME, "by": "U0AE1"},
         extra={"utm_campaign": NAME},
+        crm_record_id="9",
+        crm_record_type="contact",
+        crm_record_url="https://app.hubspot.com/contacts/1/record/0-1/9",
     )
 
 
@@ -96,6 +99,13 @@ def _every_built_thing() -> dict[str, object]:
             7, "U0SDR1", NAME, alert.alert_for(lead, config).text + " <!here> <@U0MGR1>"
         ),
         "unknown_option": commands.unknown_option(NAME),
+        "deal_in_crm_reply": handoff.deal_in_crm_reply(
+            lead, "HubSpot", "https://app.hubspot.com/contacts/1/record/0-3/9", 3
+        ),
+        # The CRM's own words are quoted: a validation message can carry a lead's hostile value back.
+        "crm_refusal_notice": notices.crm_refusal_notice(
+            7, "HubSpot", f"HubSpot refused it (VALIDATION_ERROR): {NAME}"
+        ),
     }
     return built
 
@@ -104,7 +114,7 @@ def _every_built_thing() -> dict[str, object]:
 NOT_MESSAGES = {
     "escape", "clip", "slack_date", "lead_title", "availability_confirmation",
     # Block Kit pieces the builders above are made of (each reaches Slack only inside one of them).
-    "mrkdwn", "field", "button", "finish", "note", "lead_controls", "outcome_line", "decision_buttons",
+    "mrkdwn", "field", "button", "finish", "note", "lead_controls", "outcome_line", "decision_buttons", "open_in_crm",
 }  # fmt: skip
 BUILDER_MODULES = [alert, blocks, claims, commands, escalation, handoff, home, modals, notices]
 

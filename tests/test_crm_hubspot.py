@@ -1,0 +1,431 @@
+"""Write-back to HubSpot: real hubspot-api-client calls against the HubSpot stand-in on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+import yaml
+from sqlmodel import select
+
+from bot.devtools.standin.hubspot_api import FakeHubSpot
+from bot.devtools.standin.requests import post
+from bot.runtime.cli import main
+from store import leads as lead_store
+from store import outbox as outbox_store
+from store.db import read_session, write_session
+from store.models import Lead, Opportunity, OutboxMessage
+from tests.conftest import MINIMAL_CONFIG, RunningBot, eventually, hubspot_headers, parse_config, start_bot, stop_bot
+from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
+
+TOKEN = "pat-na1-test-token"
+PEOPLE = {
+    "U0SDR1": "sam@acme.test",
+    "U0SDR2": "ana@acme.test",
+    "U0AE1": "alex@acme.test",
+    "U0MGR1": "morgan@acme.test",
+}
+
+
+def crm_config(**crm):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    for member in data["team"]:
+        member["email"] = PEOPLE[member["slack_id"]]
+    data["crm"] = {
+        "system": "hubspot",
+        "hubspot": {"portal_id": "4410000"},
+        "stamp_fields": {"lead_id": "leadbot_lead_id", "routing_reason": "leadbot_routing_reason"},
+        **crm,
+    }
+    return parse_config(data, "test config")
+
+
+@pytest.fixture
+def hubspot():
+    standin = FakeHubSpot(access_token=TOKEN).start()
+    for email in PEOPLE.values():
+        standin.add_owner(email)
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def crm_bot_config():
+    return crm_config()
+
+
+@pytest.fixture
+def crm_bot(database_url, fake_slack, clock, hubspot, crm_bot_config):
+    leadbot, server = start_bot(
+        database_url, fake_slack, clock, crm_bot_config, hubspot_access_token=TOKEN, hubspot_api_url=hubspot.url
+    )
+    running = RunningBot(leadbot, server.url, fake_slack, clock)
+    running.hubspot = hubspot
+    yield running
+    stop_bot(leadbot, server)
+
+
+def owner_id(hubspot: FakeHubSpot, slack_id: str) -> str:
+    return next(o["id"] for o in hubspot.owners if o["email"] == PEOPLE[slack_id])
+
+
+def contact(hubspot: FakeHubSpot, email: str = LEAD["email"]) -> dict:
+    return hubspot.wait_for(
+        lambda: next((c for c in hubspot.records("contacts") if c["properties"]["email"] == email), None)
+    )
+
+
+def settled(bot, timeout: float = 10.0) -> None:
+    """Every CRM write queued so far is done (sent or failed)."""
+    eventually(lambda: _all_done(bot), timeout)
+
+
+def drained(bot, rounds: int = 40) -> None:
+    """Travel in time, a minute a round, until every CRM write is done: retries come due without waiting."""
+    for _ in range(rounds):
+        if _all_done(bot):
+            return
+        bot.clock.advance(timedelta(minutes=1))
+        bot.leadbot.crm_relay.kick()
+        time.sleep(0.1)
+    raise AssertionError("CRM writes still waiting after the retries came due")
+
+
+def _all_done(bot) -> bool:
+    with read_session(bot.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.target == "hubspot")).all()
+    return all(r.sent_at or r.failed for r in rows)
+
+
+def lead_row(bot, lead_id: int) -> Lead:
+    with read_session(bot.engine) as session:
+        return lead_store.get_lead(session, lead_id)
+
+
+# -- intake and assignment ------------------------------------------------------------------------------
+def test_a_form_lead_becomes_a_contact_owned_by_its_sdr_with_status_stamps_and_a_link(crm_bot):
+    status, body = crm_bot.post_lead(LEAD)
+    assert status == 201
+    settled(crm_bot)
+
+    [record] = crm_bot.hubspot.records("contacts")
+    properties = record["properties"]
+    assert properties["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0SDR1")
+    assert (properties["hs_lead_status"], properties["lifecyclestage"]) == ("NEW", "lead")
+    assert (properties["firstname"], properties["company"], properties["jobtitle"]) == (
+        "Jordan",
+        "Northwind",
+        "VP Engineering",
+    )
+    assert properties["leadbot_lead_id"] == str(body["id"]) and "round" in properties["leadbot_routing_reason"].lower()
+    lead = lead_row(crm_bot, body["id"])
+    url = f"https://app.hubspot.com/contacts/4410000/record/0-1/{record['id']}"
+    assert (lead.crm_record_id, lead.crm_record_type, lead.crm_record_url) == (record["id"], "contact", url)
+    # The DM shows the link once the record exists (posted with it, or redrawn when the record came later).
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.slack.wait_for(lambda: url in json.dumps(alert["blocks"]))
+    assert "Open in HubSpot" in json.dumps(alert["blocks"])
+
+
+def test_a_contact_that_exists_is_found_by_email_and_keeps_its_later_lifecycle_stage(crm_bot):
+    existing = crm_bot.hubspot.add_object(
+        "contacts", {"email": "Jordan@Northwind.io", "lifecyclestage": "customer", "firstname": "Jordan"}
+    )
+    _, body = crm_bot.post_lead(LEAD)
+    settled(crm_bot)
+
+    [record] = crm_bot.hubspot.records("contacts")
+    assert record["id"] == existing and lead_row(crm_bot, body["id"]).crm_record_id == existing
+    assert record["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0SDR1")
+    assert record["properties"]["lifecyclestage"] == "customer"
+
+
+def test_a_lead_from_a_hubspot_workflow_is_written_to_its_own_record_without_a_search(crm_bot):
+    record_id = crm_bot.hubspot.add_object("contacts", {"email": "pat@contoso.com"})
+    url = f"{crm_bot.url}/leads/hubspot"
+    payload = json.dumps({"objectId": int(record_id), "properties": {"email": {"value": "pat@contoso.com"}}})
+    now_ms = int(crm_bot.clock.now().timestamp() * 1000)
+    status, _, _ = post(url, payload, hubspot_headers(url, payload, now_ms))
+    assert status == 201
+    settled(crm_bot)
+
+    assert len(crm_bot.hubspot.records("contacts")) == 1
+    lookups = [
+        r for r in crm_bot.hubspot.requests if r.method == "GET" and "idProperty" in r.path or "search" in r.path
+    ]
+    assert lookups == []
+    assert crm_bot.hubspot.records("contacts")[0]["properties"]["hubspot_owner_id"] == owner_id(
+        crm_bot.hubspot, "U0SDR1"
+    )
+
+
+def test_a_reassignment_moves_the_owner_in_hubspot_too(crm_bot):
+    _, body = crm_bot.post_lead(LEAD)
+    settled(crm_bot)
+    crm_bot.sweep(timedelta(hours=24, minutes=1))
+    eventually(lambda: lead_row(crm_bot, body["id"]).owner_id == "U0SDR2")
+    settled(crm_bot)
+
+    assert contact(crm_bot.hubspot)["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0SDR2")
+
+
+# -- touches, stages, the deal ---------------------------------------------------------------------------
+def test_touches_are_calls_and_emails_on_the_contact_and_the_first_sets_attempted_to_contact(crm_bot):
+    _, body = crm_bot.post_lead(LEAD)
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
+    crm_bot.clock.advance(timedelta(hours=1))
+    crm_bot.click_contacted(body["id"], "U0SDR1", via="email")
+    settled(crm_bot)
+
+    record = contact(crm_bot.hubspot)
+    [call] = crm_bot.hubspot.records("calls")
+    [email] = crm_bot.hubspot.records("emails")
+    assert call["properties"]["hs_call_status"] == "COMPLETED"
+    assert call["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0SDR1")
+    assert "Sam Rivera" in call["properties"]["hs_call_body"]
+    assert int(email["properties"]["hs_timestamp"]) - int(call["properties"]["hs_timestamp"]) == 3_600_000
+    assert crm_bot.hubspot.associated("calls", call["id"], "contacts") == [record["id"]]
+    assert crm_bot.hubspot.associated("emails", email["id"], "contacts") == [record["id"]]
+    assert record["properties"]["hs_lead_status"] == "ATTEMPTED_TO_CONTACT"
+
+
+def test_qualify_and_accept_write_status_notes_and_a_deal_owned_by_the_ae(crm_bot):
+    _, body = crm_bot.post_lead(LEAD)
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
+    _press(crm_bot, "U0SDR1", crm_bot.alert_for(body["id"]), "lead.qualify")
+    assert _submit(crm_bot, "U0SDR1", _modal(crm_bot), QUALIFIED)[0] == 200
+    handoff = crm_bot.slack.wait_for(
+        lambda: next((m for m in crm_bot.slack.messages_in("C0HANDOFF") if not m["thread_ts"]), None)
+    )
+    settled(crm_bot)
+    record = contact(crm_bot.hubspot)
+    assert (record["properties"]["hs_lead_status"], record["properties"]["lifecyclestage"]) == (
+        "IN_PROGRESS",
+        "salesqualifiedlead",
+    )
+    [note] = crm_bot.hubspot.records("notes")
+    assert "SQL: set by Sam Rivera" in note["properties"]["hs_note_body"]
+    assert (
+        "Alex Kim (AE)" in note["properties"]["hs_note_body"] and "Wants routing" in note["properties"]["hs_note_body"]
+    )
+
+    assert _press(crm_bot, "U0AE1", handoff, "handoff.accept") == 200
+    crm_bot.hubspot.wait_for(lambda: crm_bot.hubspot.records("deals"))
+    settled(crm_bot)
+
+    [deal] = crm_bot.hubspot.records("deals")
+    assert deal["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0AE1")
+    assert (deal["properties"]["pipeline"], deal["properties"]["dealstage"]) == ("default", "appointmentscheduled")
+    assert "budget: 20-40k" in deal["properties"]["description"]
+    [company] = crm_bot.hubspot.records("companies")
+    assert company["properties"]["domain"] == "northwind.io"
+    assert crm_bot.hubspot.associated("deals", deal["id"], "contacts") == [record["id"]]
+    assert crm_bot.hubspot.associated("deals", deal["id"], "companies") == [company["id"]]
+    assert contact(crm_bot.hubspot)["properties"]["lifecyclestage"] == "opportunity"
+    with read_session(crm_bot.engine) as session:
+        [opportunity] = session.exec(select(Opportunity)).all()
+    assert opportunity.crm_id == deal["id"]
+    assert opportunity.crm_url == f"https://app.hubspot.com/contacts/4410000/record/0-3/{deal['id']}"
+    replies = crm_bot.slack.wait_for(
+        lambda: [
+            m for m in crm_bot.slack.messages_in("C0HANDOFF") if m["thread_ts"] and opportunity.crm_url in m["text"]
+        ]
+    )
+    assert "deal in HubSpot" in replies[0]["text"]
+
+
+# -- faults ------------------------------------------------------------------------------------------------
+def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_order(crm_bot):
+    crm_bot.hubspot.fail_next("/crm/v3", status=503, times=1000, message="Service Unavailable")
+    status, body = crm_bot.post_lead(LEAD)
+    assert status == 201
+    alert = crm_bot.alert_for(body["id"])  # Slack did not wait for HubSpot
+    crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
+    eventually(lambda: _unsent(crm_bot) == 3)  # the record, the owner, the touch
+    assert crm_bot.hubspot.records("contacts") == []
+
+    with crm_bot.hubspot._cond:
+        crm_bot.hubspot._failures.clear()
+    crm_bot.clock.advance(timedelta(minutes=5))
+    crm_bot.leadbot.crm_relay.kick()
+    settled(crm_bot)
+
+    record = contact(crm_bot.hubspot)
+    assert record["properties"]["hs_lead_status"] == "ATTEMPTED_TO_CONTACT"  # the touch's status landed last
+    assert len(crm_bot.hubspot.records("calls")) == 1
+
+
+def _unsent(bot) -> int:
+    with read_session(bot.engine) as session:
+        return outbox_store.depth(session, "hubspot")[0]
+
+
+def test_a_429_waits_hubspots_window_without_holding_up_slack(crm_bot):
+    crm_bot.hubspot.fail_next(
+        "/crm/v3", status=429, category="", errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING"
+    )
+    _, body = crm_bot.post_lead(LEAD)
+    crm_bot.alert_for(body["id"])
+
+    def first_row():
+        with read_session(crm_bot.engine) as session:
+            return session.exec(select(OutboxMessage).where(OutboxMessage.target == "hubspot")).first()
+
+    eventually(lambda: first_row().last_error)  # the relay has recorded the 429
+    row = first_row()
+    assert "rate limit" in row.last_error.lower()
+    assert row.next_attempt_at - crm_bot.clock.now() >= timedelta(seconds=10)  # the ten-second window, not 5 s
+    assert crm_bot.hubspot.records("contacts") == []
+    calls_before = len(crm_bot.hubspot.requests)
+
+    crm_bot.clock.advance(timedelta(seconds=11))
+    crm_bot.leadbot.crm_relay.kick()
+    settled(crm_bot)
+    assert contact(crm_bot.hubspot)["properties"]["hubspot_owner_id"]
+    assert len(crm_bot.hubspot.requests) > calls_before
+
+
+def test_a_lost_answer_never_makes_a_second_contact_or_a_second_call(crm_bot):
+    crm_bot.hubspot.lose_answer_next("/crm/v3/objects/contacts")  # the look-up by email: carried out, not heard
+    crm_bot.hubspot.lose_answer_next("/crm/v3/objects/calls")
+    _, body = crm_bot.post_lead(LEAD)
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
+    drained(crm_bot)
+
+    assert len(crm_bot.hubspot.records("contacts")) == 1
+    assert len(crm_bot.hubspot.records("calls")) == 1
+
+
+def test_a_contact_created_just_before_a_crash_is_not_created_again(crm_bot, hubspot):
+    """Killed after HubSpot created the contact and before the row was marked done: the next attempt finds it."""
+    crm_bot.leadbot.crm_relay.stop()
+    _, body = crm_bot.post_lead(LEAD)
+    relay = crm_bot.leadbot.crm_relay
+    with write_session(crm_bot.engine) as session:
+        [claimed, *_] = outbox_store.claim_due(session, crm_bot.clock.now(), timedelta(minutes=3), 1, ["hubspot"])
+        session.expunge(claimed.row)
+    relay.targets["hubspot"].deliver(claimed.row, in_doubt=False)  # HubSpot did it; nobody recorded it
+    assert len(hubspot.records("contacts")) == 1
+
+    crm_bot.clock.advance(timedelta(minutes=4))  # the dead sender's lease runs out
+    while relay.deliver_due():
+        pass
+
+    assert len(hubspot.records("contacts")) == 1
+    assert hubspot.records("contacts")[0]["properties"]["hubspot_owner_id"] == owner_id(hubspot, "U0SDR1")
+    assert lead_row(crm_bot, body["id"]).crm_record_id == hubspot.records("contacts")[0]["id"]
+
+
+@pytest.mark.parametrize(
+    "crm_bot_config", [crm_config(hubspot={"portal_id": "4410000", "lead_status": {"new": "FRESH"}})]
+)
+def test_a_refused_write_is_told_to_the_managers_once_with_hubspots_words_and_can_be_sent_again(
+    crm_bot, database_url, monkeypatch, capsys
+):
+    crm_bot.post_lead(LEAD)
+    crm_bot.post_lead({**LEAD, "email": "kim@contoso.com"})
+    settled(crm_bot)
+
+    notices = crm_bot.slack.wait_for(
+        lambda: [m for m in crm_bot.slack.messages_in("C0ESCALATE") if "HubSpot refused" in m["text"]]
+    )
+    assert len(notices) == 1
+    assert "FRESH was not one of the allowed options" in notices[0]["text"] and "VALIDATION_ERROR" in notices[0]["text"]
+    with read_session(crm_bot.engine) as session:
+        causes = outbox_store.failures_by_cause(session, "hubspot")
+    # Each lead's record and owner writes (the owner write needs the record): four rows, one cause, one notice.
+    assert sum(causes.values()) == 4 and all("FRESH" in cause for cause in causes)
+    status, raw, _ = _get(f"{crm_bot.url}/healthz")
+    assert json.loads(raw)["crm"]["failed"] == 4
+    status, raw, _ = _get(f"{crm_bot.url}/metrics")
+    assert 'leadbot_crm_failed{cause="VALIDATION_ERROR"} 4.0' in raw.decode()
+
+    # The admin adds the option in HubSpot; `leadbot outbox retry` sends them again.
+    from bot.devtools.standin import hubspot_api
+
+    hubspot_api.PROPERTIES["contacts"]["hs_lead_status"] += ("FRESH",)
+    try:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        assert main(["outbox", "retry", "--target", "hubspot"]) == 0
+        assert "4 failed deliveries queued again" in capsys.readouterr().out
+        crm_bot.leadbot.crm_relay.kick()
+        settled(crm_bot)
+        contacts = crm_bot.hubspot.records("contacts")
+        assert [c["properties"].get("hs_lead_status") for c in contacts] == ["FRESH", "FRESH"]
+        assert all(c["properties"].get("hubspot_owner_id") for c in contacts)
+    finally:
+        hubspot_api.PROPERTIES["contacts"]["hs_lead_status"] = hubspot_api.PROPERTIES["contacts"]["hs_lead_status"][:-1]
+
+
+def _get(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return answer.status, answer.read(), dict(answer.headers)
+
+
+def _unmapped_sdr_config():
+    people = {**PEOPLE, "U0SDR1": "sam.personal@example.org"}  # not a HubSpot user's address
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    for member in data["team"]:
+        member["email"] = people[member["slack_id"]]
+    data["crm"] = {"system": "hubspot", "hubspot": {"portal_id": "4410000"}}
+    return parse_config(data, "test config")
+
+
+@pytest.mark.parametrize("crm_bot_config", [_unmapped_sdr_config()])
+def test_an_sdr_hubspot_does_not_know_is_named_to_the_managers_and_the_lead_is_not_lost(crm_bot):
+    _, body = crm_bot.post_lead(LEAD)
+    settled(crm_bot)
+
+    assert lead_row(crm_bot, body["id"]).owner_id == "U0SDR1"  # routed and alerted as ever
+    crm_bot.alert_for(body["id"])
+    record = contact(crm_bot.hubspot)  # the record exists, so nobody loses the lead in HubSpot either
+    assert "hubspot_owner_id" not in record["properties"]
+    notice = crm_bot.slack.wait_for(
+        lambda: next((m for m in crm_bot.slack.messages_in("C0ESCALATE") if "HubSpot refused" in m["text"]), None)
+    )
+    assert "UNMAPPED_OWNER" in notice["text"] and "Sam Rivera is not a HubSpot owner" in notice["text"]
+    assert f"lead #{body['id']}" in notice["text"]
+
+
+def test_with_no_crm_configured_nothing_is_queued_for_one(bot):
+    _, body = bot.post_lead(LEAD)
+    bot.alert_for(body["id"])
+    with read_session(bot.engine) as session:
+        targets = {r.target for r in session.exec(select(OutboxMessage)).all()}
+    assert targets == {"slack"} and bot.leadbot.crm_relay is None
+
+
+def test_check_config_names_members_hubspot_does_not_know_and_missing_stamp_properties(
+    hubspot, tmp_path, monkeypatch, capsys
+):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    for member in data["team"]:
+        member["email"] = PEOPLE[member["slack_id"]]
+    data["team"][1]["email"] = "ana.old@acme.test"
+    data["crm"] = {"system": "hubspot", "stamp_fields": {"lead_id": "leadbot_lead_id", "routing_reason": "why_us"}}
+    path = tmp_path / "leadbot.yml"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("LEADBOT_CONFIG", str(path))
+    monkeypatch.setenv("HUBSPOT_API_URL", hubspot.url)
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-revoked")
+    assert main(["check-config"]) == 2
+    assert "INVALID_AUTHENTICATION" in capsys.readouterr().err
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+    assert main(["check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "Ana Silva: HubSpot has no owner with the email ana.old@acme.test" in out
+    assert "no property 'why_us'" in out and "leadbot_lead_id" not in out
+    assert "Sam Rivera" not in out
