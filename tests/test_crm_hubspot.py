@@ -276,7 +276,8 @@ def test_a_429_waits_hubspots_window_without_holding_up_slack(crm_bot):
 
     def first_row():
         with read_session(crm_bot.engine) as session:
-            return session.exec(select(OutboxMessage).where(OutboxMessage.target == "hubspot")).first()
+            query = select(OutboxMessage).where(OutboxMessage.target == "hubspot").order_by(OutboxMessage.id)
+            return session.exec(query).first()
 
     eventually(lambda: first_row().last_error)  # the relay has recorded the 429
     row = first_row()
