@@ -179,6 +179,8 @@ def test_touches_are_calls_and_emails_on_the_contact_and_the_first_sets_attempte
     crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
     crm_bot.clock.advance(timedelta(hours=1))
     crm_bot.click_contacted(body["id"], "U0SDR1", via="email")
+    # The click is acked before its work commits: wait for the write itself, then for the queue to be done.
+    crm_bot.hubspot.wait_for(lambda: crm_bot.hubspot.records("emails"))
     settled(crm_bot)
 
     record = contact(crm_bot.hubspot)
