@@ -253,8 +253,7 @@ def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_
     eventually(lambda: _unsent(crm_bot) == 3)  # the record, the owner, the touch
     assert crm_bot.hubspot.records("contacts") == []
 
-    with crm_bot.hubspot._cond:
-        crm_bot.hubspot._failures.clear()
+    crm_bot.hubspot.clear_failures()
     crm_bot.clock.advance(timedelta(minutes=5))
     crm_bot.leadbot.crm_relay.kick()
     settled(crm_bot)

@@ -12,26 +12,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
+from bot.devtools.standin.crm_server import CrmStandin
 from bot.devtools.standin.hubspot_schema import ACTIVITIES, ASSOCIATION_TYPES, PIPELINES, PROPERTIES
 
 TEN_SECONDS = 10.0
-
-
-@dataclass
-class HubSpotRequest:
-    method: str
-    path: str
-    body: Any
-    status: int
-    received_at: float = field(default_factory=time.time)
 
 
 class HubSpotError(Exception):
@@ -40,39 +29,21 @@ class HubSpotError(Exception):
         self.status, self.category, self.message, self.extra = status, category, message, extra
 
 
-class FakeHubSpot:
+class FakeHubSpot(CrmStandin):
     """Start with `start()`; point hubspot-api-client at `url` (HubSpot(access_token=..., host=url))."""
 
+    name = "HubSpot"
+
     def __init__(self, access_token: str = "pat-standin", portal_id: str = "4410000", burst_limit: int = 190):
+        super().__init__()
         self.access_token, self.portal_id, self.burst_limit = access_token, portal_id, burst_limit
         self.objects: dict[str, dict[str, dict]] = {name: {} for name in PROPERTIES}
         self.associations: list[tuple[str, str, str, str, int]] = []  # (from type, from id, to type, to id, type id)
         self.owners: list[dict] = []
         # Properties the portal's admin created for Leadbot (crm.stamp_fields).
         self.custom_properties = {"contacts": {"leadbot_lead_id", "leadbot_routing_reason", "leadbot_first_touch_due"}}
-        self.requests: list[HubSpotRequest] = []
         self._ids = itertools.count(1001)
         self._window: list[float] = []  # when each request of the last ten seconds came
-        self._failures: list[tuple[str, int, dict]] = []  # (path prefix, status, body)
-        self._lost_answers: list[str] = []
-        self._cond = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-
-    # -- lifecycle, and what a test sets up -------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeHubSpot:
-        thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
         """An owner (a HubSpot user who can own records); returns its owner `id` (not its `userId`)."""
@@ -97,17 +68,6 @@ class FakeHubSpot:
         with self._cond:
             return self._create(object_type, properties, [])["id"]
 
-    def fail_next(self, path_prefix: str, status: int = 500, times: int = 1, **body) -> None:
-        """Answer the next `times` requests whose path starts with `path_prefix` with this error."""
-        with self._cond:
-            self._failures.extend([(path_prefix, status, body)] * times)
-
-    def lose_answer_next(self, path_prefix: str, times: int = 1) -> None:
-        """Carry out the next request(s) to this path, then hang up without answering."""
-        with self._cond:
-            self._lost_answers.extend([path_prefix] * times)
-
-    # -- what happened ----------------------------------------------------------------------------------
     def records(self, object_type: str) -> list[dict]:
         with self._cond:
             return [dict(o) for o in self.objects[object_type].values()]
@@ -120,40 +80,20 @@ class FakeHubSpot:
                 if (f_t, f_id, t_t) == (from_type, from_id, to_type)
             ]
 
-    def wait_for(self, predicate, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the HubSpot stand-in did not see what the test waited for")
-                self._cond.wait(remaining)
-
     # -- one request ------------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict, dict, bool]:
-        """(status, headers, body, hang up instead of answering) for one request."""
-        with self._cond:
-            try:
-                status, answer = self._answer(method, path, query, headers, body)
-                extra_headers = self._limit_headers()
-            except HubSpotError as error:
-                status, extra_headers = error.status, self._limit_headers()
-                answer = {
-                    "status": "error",
-                    "message": error.message,
-                    "correlationId": str(uuid.uuid4()),
-                    **({"category": error.category} if error.category else {}),
-                    **error.extra,
-                }
-            self.requests.append(HubSpotRequest(method, path, body, status))
-            lose = next((p for p in self._lost_answers if path.startswith(p)), None)
-            if lose is not None:
-                self._lost_answers.remove(lose)
-            self._cond.notify_all()
-            return status, extra_headers, answer, lose is not None
+    def respond(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict, Any]:
+        try:
+            status, answer = self._answer(method, path, query, headers, body)
+        except HubSpotError as error:
+            status = error.status
+            answer = {
+                "status": "error",
+                "message": error.message,
+                "correlationId": str(uuid.uuid4()),
+                **({"category": error.category} if error.category else {}),
+                **error.extra,
+            }
+        return status, self._limit_headers(), answer
 
     def _answer(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict]:
         if headers.get("authorization") != f"Bearer {self.access_token}":
@@ -164,10 +104,9 @@ class FakeHubSpot:
                 "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
             )
         self._count_against_limit()
-        failure = next((f for f in self._failures if path.startswith(f[0])), None)
+        failure = self.take_failure(path)
         if failure is not None:
-            self._failures.remove(failure)
-            _, status, extra = failure
+            status, extra = failure
             raise HubSpotError(status, extra.pop("category", "" if status >= 500 else "VALIDATION_ERROR"),
                                extra.pop("message", f"injected {status}"), **extra)  # fmt: skip
         return self._route(method, path.rstrip("/"), query, body)
@@ -354,9 +293,6 @@ class FakeHubSpot:
     def _public(self, found: dict) -> dict:
         return {k: found[k] for k in ("id", "properties", "createdAt", "updatedAt", "archived")}
 
-    def _handler_class(self):
-        return type("Handler", (_HubSpotHandler,), {"standin": self})
-
 
 def _property_problem(name: str, error: str, message: str) -> dict:
     return {"isValid": False, "message": message, "error": error, "name": name}
@@ -364,34 +300,3 @@ def _property_problem(name: str, error: str, message: str) -> dict:
 
 def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-
-
-class _HubSpotHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    standin: FakeHubSpot
-
-    def log_message(self, *args):
-        pass
-
-    def _serve(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        url = urlsplit(self.path)
-        try:
-            body = json.loads(raw) if raw else None
-        except json.JSONDecodeError:
-            body = "not json"
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra, answer, lose = self.standin.handle(self.command, url.path, parse_qs(url.query), headers, body)
-        if lose:
-            self.close_connection = True
-            return
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = _serve
