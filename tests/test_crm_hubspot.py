@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from urllib.parse import unquote
 
@@ -14,11 +13,11 @@ from sqlmodel import select
 from bot.devtools.standin.hubspot_api import FakeHubSpot
 from bot.devtools.standin.requests import post
 from bot.runtime.cli import main
-from store import leads as lead_store
 from store import outbox as outbox_store
 from store.db import read_session, write_session
-from store.models import Lead, Opportunity, OutboxMessage
+from store.models import Opportunity, OutboxMessage
 from tests.conftest import MINIMAL_CONFIG, RunningBot, eventually, hubspot_headers, parse_config, start_bot, stop_bot
+from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
 from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
 
 TOKEN = "pat-na1-test-token"
@@ -63,7 +62,7 @@ def crm_bot(database_url, fake_slack, clock, hubspot, crm_bot_config):
         database_url, fake_slack, clock, crm_bot_config, hubspot_access_token=TOKEN, hubspot_api_url=hubspot.url
     )
     running = RunningBot(leadbot, server.url, fake_slack, clock)
-    running.hubspot = hubspot
+    running.hubspot, running.crm = hubspot, "hubspot"
     yield running
     stop_bot(leadbot, server)
 
@@ -76,33 +75,6 @@ def contact(hubspot: FakeHubSpot, email: str = LEAD["email"]) -> dict:
     return hubspot.wait_for(
         lambda: next((c for c in hubspot.records("contacts") if c["properties"]["email"] == email), None)
     )
-
-
-def settled(bot, timeout: float = 10.0) -> None:
-    """Every CRM write queued so far is done (sent or failed)."""
-    eventually(lambda: _all_done(bot), timeout)
-
-
-def drained(bot, rounds: int = 40) -> None:
-    """Travel in time, a minute a round, until every CRM write is done: retries come due without waiting."""
-    for _ in range(rounds):
-        if _all_done(bot):
-            return
-        bot.clock.advance(timedelta(minutes=1))
-        bot.leadbot.crm_relay.kick()
-        time.sleep(0.1)
-    raise AssertionError("CRM writes still waiting after the retries came due")
-
-
-def _all_done(bot) -> bool:
-    with read_session(bot.engine) as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.target == "hubspot")).all()
-    return all(r.sent_at or r.failed for r in rows)
-
-
-def lead_row(bot, lead_id: int) -> Lead:
-    with read_session(bot.engine) as session:
-        return lead_store.get_lead(session, lead_id)
 
 
 # -- intake and assignment ------------------------------------------------------------------------------
@@ -250,7 +222,9 @@ def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_
     alert = crm_bot.alert_for(body["id"])  # Slack did not wait for HubSpot
     crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
     crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
-    eventually(lambda: _unsent(crm_bot) == 3)  # the record, the owner, the touch
+    eventually(lambda: unsent(crm_bot) == 3)  # the record, the owner, the touch
+    # The relay has met the outage (and recorded it) before the test moves the clock on.
+    assert "503" in eventually(lambda: crm_rows(crm_bot)[0].last_error)
     assert crm_bot.hubspot.records("contacts") == []
 
     crm_bot.hubspot.clear_failures()
@@ -263,11 +237,6 @@ def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_
     assert len(crm_bot.hubspot.records("calls")) == 1
 
 
-def _unsent(bot) -> int:
-    with read_session(bot.engine) as session:
-        return outbox_store.depth(session, "hubspot")[0]
-
-
 def test_a_429_waits_hubspots_window_without_holding_up_slack(crm_bot):
     crm_bot.hubspot.fail_next(
         "/crm/v3", status=429, category="", errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING"
@@ -276,9 +245,7 @@ def test_a_429_waits_hubspots_window_without_holding_up_slack(crm_bot):
     crm_bot.alert_for(body["id"])
 
     def first_row():
-        with read_session(crm_bot.engine) as session:
-            query = select(OutboxMessage).where(OutboxMessage.target == "hubspot").order_by(OutboxMessage.id)
-            return session.exec(query).first()
+        return crm_rows(crm_bot)[0]
 
     eventually(lambda: first_row().last_error)  # the relay has recorded the 429
     row = first_row()
@@ -346,9 +313,9 @@ def test_a_refused_write_is_told_to_the_managers_once_with_hubspots_words_and_ca
         causes = outbox_store.failures_by_cause(session, "hubspot")
     # Each lead's record and owner writes (the owner write needs the record): four rows, one cause, one notice.
     assert sum(causes.values()) == 4 and all("FRESH" in cause for cause in causes)
-    status, raw, _ = _get(f"{crm_bot.url}/healthz")
+    status, raw, _ = http_get(f"{crm_bot.url}/healthz")
     assert json.loads(raw)["crm"]["failed"] == 4
-    status, raw, _ = _get(f"{crm_bot.url}/metrics")
+    status, raw, _ = http_get(f"{crm_bot.url}/metrics")
     assert 'leadbot_crm_failed{cause="VALIDATION_ERROR"} 4.0' in raw.decode()
 
     # The admin adds the option in HubSpot; `leadbot outbox retry` sends them again.
@@ -366,13 +333,6 @@ def test_a_refused_write_is_told_to_the_managers_once_with_hubspots_words_and_ca
         assert all(c["properties"].get("hubspot_owner_id") for c in contacts)
     finally:
         hubspot_api.PROPERTIES["contacts"]["hs_lead_status"] = hubspot_api.PROPERTIES["contacts"]["hs_lead_status"][:-1]
-
-
-def _get(url: str):
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=5) as answer:
-        return answer.status, answer.read(), dict(answer.headers)
 
 
 def _unmapped_sdr_config():

@@ -87,14 +87,14 @@ class SalesforceConfig(StrictModel):
     api_version: Annotated[str, Field(pattern=r"^\d{2,3}\.0$")] = "62.0"
     # Also look for an existing Contact by email when no Lead has it (the person is already a customer's).
     search_contacts: bool = False
-    # Leadbot stage → Lead.Status (a fresh org's picklist).
+    # Leadbot stage → Lead.Status (a fresh org's picklist). `accepted` is left out: "Closed - Converted" is
+    # for real conversions, which REST cannot do (bot/crm/salesforce.py says what Accept writes instead).
     lead_status: dict[str, str] = {
         "new": "Open - Not Contacted",
         "attempting_contact": "Working - Contacted",
         "engaged": "Working - Contacted",
         "mql": "Working - Contacted",
         "sql": "Working - Contacted",
-        "accepted": "Closed - Converted",
         "disqualified": "Closed - Not Converted",
     }
     opportunity_stage: str = "Qualification"

@@ -10,6 +10,8 @@ from bot.core.config import Config
 from bot.core.settings import Settings
 from bot.crm.hubspot import HubSpotConnector
 from bot.crm.records import CrmConnector
+from bot.crm.salesforce import SalesforceConnector
+from bot.crm.salesforce_auth import sign_in_problem
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.slack.notices import crm_refusal_notice
@@ -32,9 +34,10 @@ def connect_crm(settings: Settings, config: Config) -> CrmConnector | None:
         if not settings.hubspot_access_token:
             raise CrmNotConfigured("crm.system is hubspot, but HUBSPOT_ACCESS_TOKEN is not set")
         return HubSpotConnector(settings.hubspot_access_token, settings.hubspot_api_url, crm.hubspot, stamps)
-    raise CrmNotConfigured(
-        "crm.system is salesforce, but this version writes back to HubSpot only; Salesforce write-back is next"
-    )
+    problem = sign_in_problem(settings)
+    if problem:
+        raise CrmNotConfigured(problem)
+    return SalesforceConnector(settings, crm.salesforce, stamps)
 
 
 def tell_managers_once_per_cause(config: Config):
