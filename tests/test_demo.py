@@ -23,3 +23,30 @@ def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():
     assert "A modal opens: Qualify as SQL, asking for Qualification notes, Need / pain" in text
     assert "@Alex Kim, please accept or reject this SQL from @Ana Silva" in text
     assert "Accepted by @Alex Kim: an opportunity was created" in text and "Opportunity #1 was created" in text
+
+
+def test_the_demo_with_hubspot_prints_what_hubspot_holds_beside_the_slack_messages():
+    lines: list[str] = []
+
+    assert run_demo(out=lines.append, crm="hubspot") == 0
+
+    text = "\n".join(lines)
+    assert "HubSpot is SIMULATED too" in text and text.count("Meanwhile in HubSpot") == 4
+    assert "jordan.blake@northwind.io  owner Sam Rivera  lead status NEW" in text  # after intake
+    assert "jordan.blake@northwind.io  owner Sam Rivera  lead status ATTEMPTED_TO_CONTACT" in text  # the call
+    assert "jordan.blake@northwind.io  owner Ana Silva" in text  # the manager's reassignment
+    assert "call: First touch (call), logged in Slack" in text
+    assert "Fabrikam: new business  owner Alex Kim  pipeline default / appointmentscheduled" in text
+
+
+def test_the_demo_with_salesforce_prints_the_leads_tasks_and_opportunity():
+    lines: list[str] = []
+
+    assert run_demo(out=lines.append, crm="salesforce") == 0
+
+    text = "\n".join(lines)
+    assert "Salesforce is SIMULATED too" in text and text.count("Meanwhile in Salesforce") == 4
+    assert "jordan.blake@northwind.io  owner Sam Rivera  Status Working - Contacted" in text
+    assert "Task (Call): First touch (call), logged in Slack" in text
+    assert "Fabrikam: new business  owner Alex Kim  Qualification" in text and "Account Fabrikam" in text
+    assert "Contact " in text and "priya@fabrikam.co.uk  (with the Opportunity's contact role)" in text

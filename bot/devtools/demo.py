@@ -19,6 +19,7 @@ import yaml
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.config import Config, parse_config
 from bot.core.settings import Settings
+from bot.devtools.demo_crm import DemoCrm, start_demo_crm, wait_for_crm_writes
 from bot.devtools.standin.requests import button_action, post, select_action, send_block_action, send_view_submission
 from bot.devtools.standin.web_api import FakeSlack
 from bot.runtime.app import build_leadbot
@@ -85,9 +86,10 @@ SAMPLE_LEADS = [
 ]
 
 
-def run_demo(out: Callable[[str], None] = print) -> int:
+def run_demo(out: Callable[[str], None] = print, crm: str | None = None) -> int:
+    """The whole flow; with `crm` ("hubspot" / "salesforce"), also what that CRM holds after each step."""
     with tempfile.TemporaryDirectory(prefix="leadbot-demo-") as workdir:
-        return _run(Path(workdir), out)
+        return _run(Path(workdir), out, crm)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class DemoSession:
     clock: ManualClock
     leadbot: Leadbot
     base: str
+    crm: DemoCrm | None = None
 
     @property
     def names(self) -> dict[str, str]:
@@ -108,6 +111,15 @@ class DemoSession:
 
     def show(self, message: dict) -> None:
         self.out(_indent(render_message(message, self.names)))
+
+    def show_crm(self) -> None:
+        """What the CRM holds now, once Leadbot's writes have landed (nothing without a CRM)."""
+        if self.crm is None:
+            return
+        wait_for_crm_writes(self.leadbot.engine, self.crm.system, self.leadbot.crm_relay.kick)
+        self.out(f"   Meanwhile in {self.crm.label} (a stand-in on {self.crm.standin.url}):")
+        for line in self.crm.snapshot():
+            self.out(f"     {line}")
 
     def post_lead(self, lead: dict) -> tuple[int, dict]:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.settings.intake_token}"}
@@ -139,40 +151,56 @@ class DemoSession:
         return self.click(user_id, message, action, user_name)
 
 
-def _run(workdir: Path, out: Callable[[str], None]) -> int:
+def _run(workdir: Path, out: Callable[[str], None], crm_system: str | None) -> int:
     standin = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8)).start()
+    data = yaml.safe_load(DEMO_CONFIG)
+    crm = None
+    if crm_system:
+        for member in data["team"]:
+            member["email"] = f"{member['name'].split()[0].lower()}@demo.test"
+        crm = start_demo_crm(crm_system, workdir, {m["email"]: m["name"] for m in data["team"]})
+        data["crm"] = {"system": crm_system, "hubspot": {"portal_id": "4410000"}}
     settings = Settings(
         slack_bot_token=standin.bot_token,
         slack_signing_secret=secrets.token_hex(16),
         slack_api_url=standin.base_url,
         database_url=f"sqlite:///{workdir / 'demo.db'}",
         intake_token=secrets.token_urlsafe(24),
+        **(crm.settings if crm else {}),
     )
-    config = parse_config(yaml.safe_load(DEMO_CONFIG), "demo config")
+    config = parse_config(data, "demo config")
     # The demo's own clock, so that it can let a few minutes pass before the SDR calls.
     clock = ManualClock(SystemClock().now())
     leadbot = build_leadbot(settings, config, clock=clock, relay_poll_every=0.2)
     leadbot.start()
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
-    demo = DemoSession(out, standin, settings, config, clock, leadbot, server.url)
+    demo = DemoSession(out, standin, settings, config, clock, leadbot, server.url, crm)
     try:
         out(
             "Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
             f"{standin.url}; nothing leaves this machine."
         )
+        if crm:
+            out(f"{crm.label} is SIMULATED too: a local stand-in for its API answers on {crm.standin.url}.")
         out(f"The real Leadbot server runs on {demo.base} with a fresh SQLite database in {workdir}.\n")
         alerts = _leads_come_in(demo)
+        demo.show_crm()
         first = min(alerts)
         _a_refusal_then_the_first_touch(demo, first, *alerts[first])
+        demo.show_crm()
         _the_same_person_again(demo, alerts[first][1])
         _two_hours_later(demo, first)
+        demo.show_crm()
         _qualify_and_accept(demo, *alerts[2])
+        demo.show_crm()
         out("\nDone. Run `leadbot serve` with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set to do this for real.")
         return 0
     finally:
         server.stop()
         leadbot.stop()
         standin.stop()
+        if crm:
+            crm.standin.stop()
         leadbot.engine.dispose()
 
 
@@ -209,7 +237,8 @@ def _a_refusal_then_the_first_touch(demo: DemoSession, lead_id: int, owner: str,
     )
     status = demo.click_contacted(owner, alert, "call", "rep-1")
     demo.out(f"   → HTTP {status} within Slack's 3 seconds; the DM is then updated in place:")
-    demo.show(demo.standin.wait_for(lambda: alert["edits"] > 0 and alert))
+    # (With a CRM the DM may also be redrawn for its "Open in" link: wait for the touch itself.)
+    demo.show(demo.standin.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]) and alert))
     with read_session(demo.leadbot.engine) as session:
         stored = lead_store.get_lead(session, lead_id)
         log = lead_store.activities(session, lead_id)
@@ -269,9 +298,8 @@ def _qualify_and_accept(demo: DemoSession, owner: str, alert: dict) -> None:
     standin, names, handoffs = demo.standin, demo.names, demo.config.channels.handoffs
     ae = demo.config.members_with_role("ae")[0].slack_id
     demo.out(f"\n── {names[owner]} emails Priya, then picks Qualify as SQL on the DM")
-    edits = alert["edits"]
     demo.click_contacted(owner, alert, "email", "rep-2")
-    standin.wait_for(lambda: alert["edits"] > edits)
+    standin.wait_for(lambda: "lead.qualify" in json.dumps(alert["blocks"]))
     demo.click_button(owner, alert, "lead.qualify", "rep-2")
     view = standin.wait_for(lambda: standin.opened_views and standin.opened_views[-1])["view"]
     labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]

@@ -274,7 +274,7 @@ def cmd_outbox_retry(settings: Settings, args) -> int:
 
 def cmd_demo(_settings: Settings, _args) -> int:
 
-    return run_demo()
+    return run_demo(crm=_args.crm)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -311,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     retry = outbox_commands.add_parser("retry", help="send failed deliveries again after fixing their cause")
     retry.add_argument("--target", choices=["slack", "hubspot", "salesforce"], help="only these (default: all)")
     retry.set_defaults(run=cmd_outbox_retry)
-    commands.add_parser("demo", help="the whole flow locally, with Slack simulated").set_defaults(run=cmd_demo)
+    demo = commands.add_parser("demo", help="the whole flow locally, with Slack (and a CRM) simulated")
+    demo.add_argument("--crm", choices=["hubspot", "salesforce"], help="also write back to a simulated CRM")
+    demo.set_defaults(run=cmd_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(run=cmd_migrate)
     forget = commands.add_parser("forget", help="erase a person's data (GDPR), keeping the anonymous counts")
     forget.add_argument("email", help="the person's email address")
