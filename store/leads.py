@@ -21,6 +21,13 @@ def get_lead(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
 
 
+def get_leads(session: Session, lead_ids: list[int]) -> dict[int, Lead]:
+    """These leads by id (those that exist)."""
+    if not lead_ids:
+        return {}
+    return {lead.id: lead for lead in session.exec(select(Lead).where(col(Lead.id).in_(lead_ids))).all()}
+
+
 def lock_lead(session: Session, lead_id: int) -> Lead | None:
     """The lead as committed now, locked until the caller's transaction ends; None if there is no such lead.
 

@@ -15,7 +15,7 @@ from bot.devtools.standin.requests import post
 from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import read_session, write_session
-from store.models import Opportunity, OutboxMessage
+from store.models import Lead, Opportunity, OutboxMessage
 from tests.conftest import MINIMAL_CONFIG, RunningBot, eventually, hubspot_headers, parse_config, start_bot, stop_bot
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
 from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
@@ -212,6 +212,36 @@ def test_qualify_and_accept_write_status_notes_and_a_deal_owned_by_the_ae(crm_bo
         ]
     )
     assert "deal in HubSpot" in replies[0]["text"]
+
+
+def test_a_mass_reassignment_is_written_in_one_batch_update_not_a_call_per_lead(crm_bot):
+    for n in range(30):
+        crm_bot.post_lead({**LEAD, "email": f"person{n}@northwind.io"})
+    settled(crm_bot, timeout=30)
+    relay = crm_bot.leadbot.crm_relay
+    relay.stop()  # the queue grows while nobody sends: a deep queue
+    crm_bot.sweep(timedelta(hours=24, minutes=1))  # every lead idle for a day: all reassigned
+    eventually(lambda: unsent(crm_bot) == 30)
+    assert {r.method for r in crm_rows(crm_bot) if not r.sent_at} == {"owner"}
+    before = len(crm_bot.hubspot.requests)
+
+    while relay.deliver_due():
+        pass
+
+    # (Besides, at most a look-up of the new owner by email, the first time Leadbot needs them.)
+    calls = [r for r in crm_bot.hubspot.requests[before:] if not r.path.startswith("/crm/v3/owners")]
+    assert [(r.method, r.path) for r in calls] == [("POST", "/crm/v3/objects/contacts/batch/update")]
+    assert len(calls[0].body["inputs"]) == 30
+    for lead_id, contact_id in _records_by_lead(crm_bot).items():
+        owner = lead_row(crm_bot, lead_id).owner_id
+        stored = next(c for c in crm_bot.hubspot.records("contacts") if c["id"] == contact_id)
+        assert stored["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, owner)
+    assert unsent(crm_bot) == 0
+
+
+def _records_by_lead(bot) -> dict[int, str]:
+    with read_session(bot.engine) as session:
+        return {lead.id: lead.crm_record_id for lead in session.exec(select(Lead)).all()}
 
 
 # -- faults ------------------------------------------------------------------------------------------------

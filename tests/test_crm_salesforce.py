@@ -18,7 +18,7 @@ from bot.devtools.standin.salesforce_api import FakeSalesforce
 from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import read_session, write_session
-from store.models import Opportunity
+from store.models import Lead, Opportunity
 from tests.conftest import INTAKE_TOKEN, MINIMAL_CONFIG, RunningBot, eventually, parse_config, start_bot, stop_bot
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
 from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
@@ -262,6 +262,36 @@ def test_an_opportunity_salesforce_refuses_leaves_no_account_or_contact_behind(c
     assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in notice["text"] and "Discovery" in notice["text"]
     assert crm_bot.salesforce.records("Opportunity") == []
     assert crm_bot.salesforce.records("Account") == [] and crm_bot.salesforce.records("Contact") == []
+
+
+def test_a_mass_reassignment_is_one_collection_update_and_a_deleted_lead_fails_alone(crm_bot):
+    crm_bot.salesforce.assignment_rule_owner = crm_bot.salesforce.add_user("lead-queue@acme.test")
+    for n in range(30):
+        crm_bot.post_lead({**LEAD, "email": f"person{n}@northwind.io"})
+    settled(crm_bot, timeout=30)
+    relay = crm_bot.leadbot.crm_relay
+    relay.stop()  # the queue grows while nobody sends: a deep queue
+    crm_bot.sweep(timedelta(hours=24, minutes=1))  # every lead idle for a day: all reassigned
+    eventually(lambda: unsent(crm_bot) == 30)
+    gone = the_lead(crm_bot.salesforce, "person7@northwind.io")["Id"]
+    crm_bot.salesforce.delete_record("Lead", gone)
+    before = len(crm_bot.salesforce.requests)
+
+    while relay.deliver_due():
+        pass
+
+    # (Besides, at most a look-up of the new owner's User by email, the first time Leadbot needs them.)
+    calls = [r for r in crm_bot.salesforce.requests[before:] if r.method != "GET"]
+    assert [(r.method, r.path) for r in calls] == [("PATCH", "/services/data/v62.0/composite/sobjects")]
+    assert len(calls[0].body["records"]) == 30 and calls[0].headers.get("sforce-auto-assign") == "FALSE"
+    with read_session(crm_bot.engine) as session:
+        leads = session.exec(select(Lead)).all()
+    for lead in leads:
+        if lead.crm_record_id != gone:
+            stored = next(r for r in crm_bot.salesforce.records("Lead") if r["Id"] == lead.crm_record_id)
+            assert stored["OwnerId"] == user_id(crm_bot.salesforce, lead.owner_id)
+    [failed] = [r for r in crm_rows(crm_bot) if r.failed]
+    assert "ENTITY_IS_DELETED" in failed.last_error and unsent(crm_bot) == 0
 
 
 # -- faults ------------------------------------------------------------------------------------------------

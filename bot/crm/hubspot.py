@@ -19,6 +19,7 @@ from bot.crm.records import (
     ActivityWrite,
     CrmBusy,
     CrmDeal,
+    CrmError,
     CrmRecord,
     CrmRefused,
     CrmUnavailable,
@@ -46,6 +47,7 @@ LIFECYCLE_ORDER = (
 TIMEOUT_S = 10
 # The ten-second window of HubSpot's burst limit: when a 429 names no wait, the window is waited out.
 DEFAULT_BACKOFF_S = 10.0
+BATCH_SIZE = 100  # the most inputs a batch update takes
 
 
 def _association(to_id: str, type_id: int) -> dict:
@@ -117,6 +119,18 @@ class HubSpotConnector:
                 record.id,
                 simple_public_object_input={"properties": properties},
             )
+
+    def update_records(self, updates: list[tuple[CrmRecord, RecordUpdate]]) -> list[CrmError | None]:
+        """Owner / status updates, 100 contacts a call (HubSpot's batch update is all or none per call)."""
+        if any(u.lifecycle for _, u in updates):
+            raise ValueError("lifecycle changes are read before they are written: update those one by one")
+        for start in range(0, len(updates), BATCH_SIZE):
+            inputs = [{"id": r.id, "properties": self._properties(u)} for r, u in updates[start : start + BATCH_SIZE]]
+            self._call(
+                self.client.crm.contacts.batch_api.update,
+                batch_input_simple_public_object_batch_input={"inputs": inputs},
+            )
+        return [None] * len(updates)
 
     def _lifecycle_of(self, record: CrmRecord) -> str | None:
         found = self._call(self.client.crm.contacts.basic_api.get_by_id, record.id, properties=["lifecyclestage"])

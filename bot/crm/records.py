@@ -98,6 +98,10 @@ class CrmConnector(Protocol):
 
     def update_record(self, record: CrmRecord, update: RecordUpdate) -> None: ...
 
+    def update_records(self, updates: list[tuple[CrmRecord, RecordUpdate]]) -> list[CrmError | None]:
+        """Many owner / status updates in the CRM's batch API: for each, None (written) or why not."""
+        ...
+
     def log_activity(self, record: CrmRecord, activity: ActivityWrite, look_first: bool) -> None:
         """Create it; with `look_first`, first look for one an earlier attempt created (the answer was lost)."""
         ...

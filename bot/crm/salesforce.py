@@ -27,6 +27,7 @@ from bot.crm.records import (
     ActivityWrite,
     CrmBusy,
     CrmDeal,
+    CrmError,
     CrmRecord,
     CrmRefused,
     CrmUnavailable,
@@ -40,6 +41,7 @@ NO_ASSIGNMENT_RULE = {"Sforce-Auto-Assign": "FALSE"}
 # REQUEST_LIMIT_EXCEEDED is the org's rolling 24-hour allocation: looking again every few minutes costs little.
 LIMIT_BACKOFF_S = 300.0
 NOT_PROVIDED = "[not provided]"  # what Salesforce's own web-to-lead puts in a required field it was not given
+COLLECTION_SIZE = 200  # the most records an sObject Collections call takes
 TASK_SUBTYPES = {"call": "Call", "email": "Email", "linkedin": "LinkedIn"}
 
 
@@ -87,6 +89,22 @@ class SalesforceConnector:
         if fields:
             path = f"sobjects/{record.type}/{record.id}"
             self._call(lambda sf: sf.restful(path, method="PATCH", json=fields, headers=NO_ASSIGNMENT_RULE))
+
+    def update_records(self, updates: list[tuple[CrmRecord, RecordUpdate]]) -> list[CrmError | None]:
+        """Owner / status updates, 200 records a call (sObject Collections), each succeeding or failing alone."""
+        results: list[CrmError | None] = []
+        for start in range(0, len(updates), COLLECTION_SIZE):
+            chunk = updates[start : start + COLLECTION_SIZE]
+            records = [{"attributes": {"type": r.type}, "id": r.id, **self._fields(u, r.type)} for r, u in chunk]
+            body = {"allOrNone": False, "records": records}
+            answers = self._call(
+                lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body,
+                                                 headers=NO_ASSIGNMENT_RULE)
+            )  # fmt: skip
+            for answer in answers:
+                error = (answer.get("errors") or [{}])[0]
+                results.append(None if answer.get("success") else _item_error(error))
+        return results
 
     def _fields(self, update: RecordUpdate, sobject: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -275,3 +293,9 @@ def _error_for(status: int, content: Any) -> Exception:
     if status >= 500:
         return CrmUnavailable(f"Salesforce answered {status}: {message}", in_doubt=status == 504)
     return CrmRefused(code, message)
+
+
+def _item_error(error: dict) -> CrmError:
+    """One record's failure in an sObject Collections answer (its code is `statusCode` there)."""
+    code = str(error.get("statusCode") or error.get("errorCode") or "UNKNOWN")
+    return _error_for(400, [{"errorCode": code, "message": error.get("message") or code}])

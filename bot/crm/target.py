@@ -38,6 +38,7 @@ from store.models import Lead, OutboxMessage, Stage
 
 log = logging.getLogger(__name__)
 
+OUTAGE_PAUSE = timedelta(seconds=5)
 CREATES = frozenset({Change.RECORD, Change.TOUCH, Change.STAGE, Change.DEAL})
 
 
@@ -55,7 +56,8 @@ class CrmTarget:
         now = self.clock.now()
         with self._quiet_lock:
             if self._quiet_until and now < self._quiet_until:
-                return TryAgain(f"{self.connector.label} rate limit", wait=(self._quiet_until - now).total_seconds())
+                wait = (self._quiet_until - now).total_seconds()
+                return TryAgain(f"{self.connector.label} is rate-limiting or down; waiting", wait=wait)
         try:
             self._write(row, look_first=in_doubt)
         except CrmBusy as busy:
@@ -63,10 +65,59 @@ class CrmTarget:
                 self._quiet_until = now + timedelta(seconds=busy.wait)
             return TryAgain(str(busy), wait=busy.wait)
         except CrmUnavailable as down:
+            # The other rows of this pass wait too, instead of each waiting out a timeout of its own.
+            with self._quiet_lock:
+                self._quiet_until = now + OUTAGE_PAUSE
             return TryAgain(str(down), in_doubt=in_doubt or (down.in_doubt and self.worth_looking_for(row)))
         except CrmRefused as refused:
             return Refused(f"{self.connector.label} refused it ({refused.cause}): {refused.message}")
         return Delivered()
+
+    def deliver_together(self, rows: list[OutboxMessage]) -> dict[int, Outcome]:
+        """Owner updates of leads whose record is known, in the CRM's batch API: a deep queue (a mass
+        reassignment, an import) drains in a few calls instead of one per lead. Rows left out of the answer
+        go one by one (deliver), as does the whole batch when the CRM refuses it as a whole."""
+        now = self.clock.now()
+        with self._quiet_lock:
+            if self._quiet_until and now < self._quiet_until:
+                return {}
+        batch = self._owner_updates([r for r in rows if r.method == Change.OWNER])
+        if len(batch) < 2:
+            return {}
+        try:
+            results = self.connector.update_records([(record, update) for _, record, update in batch])
+        except CrmBusy as busy:
+            with self._quiet_lock:
+                self._quiet_until = now + timedelta(seconds=busy.wait)
+            return {row.id: TryAgain(str(busy), wait=busy.wait) for row, _, _ in batch}
+        except CrmUnavailable as down:
+            return {row.id: TryAgain(str(down)) for row, _, _ in batch}  # an update can simply be written again
+        except CrmRefused:
+            return {}  # one bad input spoils the call: one by one, each row meets its own answer
+        return {row.id: self._outcome(result) for (row, _, _), result in zip(batch, results, strict=True)}
+
+    def _owner_updates(self, rows: list[OutboxMessage]) -> list[tuple[OutboxMessage, CrmRecord, RecordUpdate]]:
+        with read_session(self.engine) as session:
+            leads = lead_store.get_leads(session, [r.lead_id for r in rows])
+        batch = []
+        for row in rows:
+            lead = leads.get(row.lead_id)
+            if lead is None or lead.is_erased or not lead.crm_record_id or not lead.crm_record_url:
+                continue  # finding or creating the record, or forgetting the person, is deliver's
+            owner = self._owner_id(row.payload["owner"], required=False)
+            if owner is None:
+                continue  # deliver refuses it with the reason
+            update = RecordUpdate(owner_crm_id=owner, stage=row.payload.get("stage"),
+                                  stamps=self._stamps(lead, row.payload))  # fmt: skip
+            batch.append((row, CrmRecord(lead.crm_record_id, lead.crm_record_type or "contact"), update))
+        return batch
+
+    def _outcome(self, error: Exception | None) -> Outcome:
+        if error is None:
+            return Delivered()
+        if isinstance(error, CrmRefused):
+            return Refused(f"{self.connector.label} refused it ({error.cause}): {error.message}")
+        return TryAgain(str(error), wait=getattr(error, "wait", None))
 
     # -- the writes ---------------------------------------------------------------------------------
     def _write(self, row: OutboxMessage, look_first: bool) -> None:

@@ -149,13 +149,35 @@ class OutboxRelay:
             self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
         try:
+            together = self._deliver_together([c for c in mine if not c.in_doubt])
             for c in mine:
-                self._deliver(c.row, c.in_doubt)
+                if c.row.id in together:
+                    self._record_or_put_back(c.row, together[c.row.id])
+                else:
+                    self._deliver(c.row, c.in_doubt)
         finally:
             # Every row of the batch leaves the in-flight set, whatever happened to the others.
             with self._in_flight_lock:
                 self._in_flight.difference_update(c.row.id for c in mine)
         return len(claimed)
+
+    def _deliver_together(self, claimed: list) -> dict[int, Outcome]:
+        """Rows a target can write in one call (a CRM's batch API): row id → outcome; the rest go one by one."""
+        together: dict[int, Outcome] = {}
+        for name, target in self.targets.items():
+            rows = [c.row for c in claimed if c.row.target == name]
+            if len(rows) > 1 and hasattr(target, "deliver_together"):
+                try:
+                    together |= target.deliver_together(rows)
+                except Exception:  # the batch path is an optimisation: one by one still works
+                    log.exception("batch delivery to %s failed; sending one by one", name)
+        return together
+
+    def _record_or_put_back(self, row: OutboxMessage, outcome: Outcome) -> None:
+        try:
+            self._record(row, outcome)
+        except Exception:  # the database went away: the lease hands the row out again
+            log.exception("outbox %s could not be recorded; its lease will hand it out again", row.id)
 
     def _deliver(self, row: OutboxMessage, in_doubt: bool) -> None:
         """Deliver one row; an unexpected error (the database went away mid-render) puts only this row back."""

@@ -66,6 +66,10 @@ def make_relay(
     )
 
 
+# Rows a CRM sender claims at once: enough to fill a HubSpot batch update (100) in one call.
+CRM_BATCH = 100
+
+
 def make_crm_relay(
     engine: Engine, clock: Clock, settings: Settings, config: Config, *, poll_every: float = 1.0
 ) -> OutboxRelay | None:
@@ -80,6 +84,7 @@ def make_crm_relay(
         {config.crm.system: target},
         report_refusal=tell_managers_once_per_cause(config),
         poll_every=poll_every,
+        batch=CRM_BATCH,
     )
 
 

@@ -2,7 +2,8 @@
 
 Built from the REST API Developer Guide and the Object Reference: the OAuth 2.0 JWT bearer token endpoint
 (the assertion's RS256 signature, issuer, subject, audience and expiry checked), `sobjects` create / read /
-update / describe, `query` (the SOQL slice in soql.py), `composite/graph` (all or none) and `limits`.
+update / describe, `query` (the SOQL slice in soql.py), `composite/graph` (all or none), `composite/sobjects`
+(sObject Collections: many updates in one call, each on its own) and `limits`.
 Errors come as Salesforce sends them, a list of `{"message", "errorCode", "fields"}`: INVALID_SESSION_ID
 (401) for an unknown or expired token, REQUEST_LIMIT_EXCEEDED (403) past the daily allocation, INVALID_FIELD,
 REQUIRED_FIELD_MISSING, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, INVALID_CROSS_REFERENCE_KEY (400).
@@ -83,6 +84,11 @@ class FakeSalesforce(CrmStandin):
     def add_record(self, sobject: str, fields: dict) -> str:
         with self._cond:
             return self._create(sobject, fields, {})
+
+    def delete_record(self, sobject: str, record_id: str) -> None:
+        """Someone deleted it in Salesforce."""
+        with self._cond:
+            del self.objects[sobject][record_id]
 
     # -- what happened ----------------------------------------------------------------------------------
     def records(self, sobject: str) -> list[dict]:
@@ -170,6 +176,8 @@ class FakeSalesforce(CrmStandin):
             return 200, {"DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - self.api_calls}}
         if parts == ["composite", "graph"] and method == "POST":
             return 200, self._graph(body, version, headers)
+        if parts == ["composite", "sobjects"] and method == "PATCH":
+            return 200, self._update_collection(body, headers)
         if parts[0] == "sobjects" and len(parts) >= 2:
             return self._sobject(method, parts[1:], version, headers, body)
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -283,6 +291,28 @@ class FakeSalesforce(CrmStandin):
         found = found[: query.limit] if query.limit is not None else found
         records = [self._public(query.object, r, version, query.fields) for r in found]
         return {"totalSize": len(records), "done": True, "records": records}
+
+    # -- sObject Collections: up to 200 updates in one call ---------------------------------------------
+    def _update_collection(self, body: Any, headers: dict) -> list[dict]:
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not 1 <= len(records) <= 200:
+            raise SalesforceError(400, "EXCEEDED_MAX_SIZE_REQUEST", "records must hold 1 to 200 records")
+        if body.get("allOrNone"):
+            raise SalesforceError(400, "INVALID_INPUT", "the stand-in takes allOrNone: false only")
+        answers = []
+        for item in records:
+            fields = {k: v for k, v in item.items() if k not in ("attributes", "id")}
+            sobject, record_id = (item.get("attributes") or {}).get("type"), item.get("id")
+            try:
+                record = self.objects.get(sobject, {}).get(record_id)
+                if record is None:
+                    raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted")
+                self._update(sobject, record, fields, headers)
+                answers.append({"id": record_id, "success": True, "errors": []})
+            except SalesforceError as error:
+                failure = {"statusCode": error.code, "message": error.message, "fields": error.fields}
+                answers.append({"success": False, "errors": [failure]})
+        return answers
 
     # -- composite graph (all or none) ------------------------------------------------------------------
     def _graph(self, body: Any, version: str, headers: dict) -> dict:
