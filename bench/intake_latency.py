@@ -3,6 +3,7 @@
     python bench/intake_latency.py --existing 10000 --leads 1000
     python bench/intake_latency.py --existing 100000 --leads 1000
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/intake_latency.py ...
+    python bench/intake_latency.py --crm hubspot      # the same, writing back to a HubSpot stand-in
 
 It seeds the database with `--existing` leads (with their activity), starts `leadbot serve` as its
 own process pointed at a fake Slack Web API in this process, then:
@@ -32,6 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
+from bot.devtools.demo_crm import start_demo_crm
 from bot.devtools.standin.processes import free_port, wait_healthy
 from bot.devtools.standin.web_api import FakeSlack
 from store import leads as lead_store
@@ -129,12 +133,20 @@ def dm_arrivals(slack: FakeSlack) -> dict[int, tuple[float, float]]:
     return arrivals
 
 
+def _crm_records(crm) -> int:
+    """Records the CRM stand-in holds (the write-back runs beside intake; not waited for)."""
+    if crm is None:
+        return 0
+    return len(crm.standin.records("contacts" if crm.system == "hubspot" else "Lead"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--existing", type=int, default=10_000, help="leads already in the database")
     parser.add_argument("--leads", type=int, default=1000, help="leads to post in each phase")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput phase")
     parser.add_argument("--port", type=int, default=0, help="port for leadbot serve (0: pick one)")
+    parser.add_argument("--crm", choices=["hubspot", "salesforce"], help="write back to this CRM's stand-in")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="leadbot-bench-"))
@@ -144,7 +156,14 @@ def main() -> None:
     seeded_in = time.perf_counter() - started
 
     slack = FakeSlack(bot_token="xoxb-bench").start()
-    (workdir / "leadbot.yml").write_text(CONFIG)
+    config, crm_env, crm = yaml.safe_load(CONFIG), {}, None
+    if args.crm:
+        for member in config["team"]:
+            member["email"] = f"{member['slack_id'].lower()}@acme.test"
+        crm = start_demo_crm(args.crm, workdir, {m["email"]: m["name"] for m in config["team"]})
+        config["crm"] = {"system": args.crm}
+        crm_env = {name.upper(): value for name, value in crm.settings.items()}
+    (workdir / "leadbot.yml").write_text(yaml.safe_dump(config))
     token = secrets.token_urlsafe(16)
     port = args.port or free_port()
     env = {
@@ -156,6 +175,7 @@ def main() -> None:
         "LEADBOT_INTAKE_TOKEN": token,
         "LEADBOT_CONFIG": str(workdir / "leadbot.yml"),
         "PORT": str(port),
+        **crm_env,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"],
@@ -208,13 +228,18 @@ def main() -> None:
         delivered_by_then = dms_sent(slack) - before
         slack.wait_for(lambda: dms_sent(slack) >= before + args.leads, timeout=120)
         delivered = time.perf_counter() - t0
+        crm_written = _crm_records(crm)
     finally:
         server.terminate()
         server.wait(timeout=10)
         slack.stop()
+        if crm:
+            crm.standin.stop()
 
     kind = database_url.split(":")[0]
     print(f"database: {kind}, {args.existing:,} leads already stored (seeded in {seeded_in:.1f}s)")
+    if crm:
+        print(f"CRM: {crm.label} stand-in; {crm_written} records written back by the end of the run")
     print(
         f"sequential, {args.leads} leads: intake-to-DM p50 {statistics.median(to_dm):.1f} ms, "
         f"p99 {percentile(to_dm, 99):.1f} ms, max {max(to_dm):.1f} ms"

@@ -466,6 +466,7 @@ def test_an_sdr_salesforce_does_not_know_is_named_to_the_managers_and_the_lead_i
 
 
 # -- check-config -------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::UserWarning:simple_salesforce.login")  # its hint to authorize the app
 def test_check_config_signs_in_and_names_unknown_users_and_missing_fields(
     salesforce, key_pair, tmp_path, monkeypatch, capsys
 ):
