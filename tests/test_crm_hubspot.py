@@ -18,7 +18,7 @@ from store.db import read_session, write_session
 from store.models import Lead, Opportunity, OutboxMessage
 from tests.conftest import MINIMAL_CONFIG, RunningBot, eventually, hubspot_headers, parse_config, start_bot, stop_bot
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
-from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
+from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _qualified, _submit
 
 TOKEN = "pat-na1-test-token"
 PEOPLE = {
@@ -244,6 +244,41 @@ def _records_by_lead(bot) -> dict[int, str]:
         return {lead.id: lead.crm_record_id for lead in session.exec(select(Lead)).all()}
 
 
+def test_reject_and_disqualify_write_their_status_and_a_note_with_the_reason(crm_bot):
+    _, _, handoff = _qualified(crm_bot)
+    _press(crm_bot, "U0AE1", handoff, "handoff.reject")
+    assert _submit(crm_bot, "U0AE1", _modal(crm_bot, 2), {"reason": "bad_timing", "notes": "Budget frozen"})[0] == 200
+    _, body = crm_bot.post_lead({**LEAD, "email": "kim@contoso.com", "company": "Contoso"})
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.click_contacted(body["id"], lead_row(crm_bot, body["id"]).owner_id, via="email")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))
+    _press(crm_bot, lead_row(crm_bot, body["id"]).owner_id, alert, "lead.disqualify")
+    assert (
+        _submit(
+            crm_bot,
+            lead_row(crm_bot, body["id"]).owner_id,
+            _modal(crm_bot, 3),
+            {"reason": "student", "notes": "Thesis"},
+        )[0]
+        == 200
+    )
+    crm_bot.hubspot.wait_for(lambda: len(_notes(crm_bot.hubspot)) == 3)  # SQL, Engaged (sent back), Disqualified
+    settled(crm_bot)
+
+    rejected = contact(crm_bot.hubspot)
+    assert rejected["properties"]["hs_lead_status"] == "CONNECTED"  # back to Engaged, with its SDR
+    notes = _notes(crm_bot.hubspot)
+    sent_back = next(n for n in notes if "Engaged: set by" in n)
+    assert "set by Alex Kim" in sent_back and "Reason: Bad timing" in sent_back and "Budget frozen" in sent_back
+    assert contact(crm_bot.hubspot, "kim@contoso.com")["properties"]["hs_lead_status"] == "UNQUALIFIED"
+    closed = next(n for n in notes if "Disqualified: set by" in n)
+    assert "Reason: Student" in closed and "Thesis" in closed
+
+
+def _notes(hubspot: FakeHubSpot) -> list[str]:
+    return [n["properties"]["hs_note_body"] for n in hubspot.records("notes")]
+
+
 # -- faults ------------------------------------------------------------------------------------------------
 def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_order(crm_bot):
     crm_bot.hubspot.fail_next("/crm/v3", status=503, times=1000, message="Service Unavailable")
@@ -252,7 +287,7 @@ def test_hubspot_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_
     alert = crm_bot.alert_for(body["id"])  # Slack did not wait for HubSpot
     crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
     crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))  # the touch is shown
-    eventually(lambda: unsent(crm_bot) == 3)  # the record, the owner, the touch
+    eventually(lambda: unsent(crm_bot) == 2)  # the record (with its owner), the touch
     # The relay has met the outage (and recorded it) before the test moves the clock on.
     assert "503" in eventually(lambda: crm_rows(crm_bot)[0].last_error)
     assert crm_bot.hubspot.records("contacts") == []
@@ -341,12 +376,12 @@ def test_a_refused_write_is_told_to_the_managers_once_with_hubspots_words_and_ca
     assert "FRESH was not one of the allowed options" in notices[0]["text"] and "VALIDATION_ERROR" in notices[0]["text"]
     with read_session(crm_bot.engine) as session:
         causes = outbox_store.failures_by_cause(session, "hubspot")
-    # Each lead's record and owner writes (the owner write needs the record): four rows, one cause, one notice.
-    assert sum(causes.values()) == 4 and all("FRESH" in cause for cause in causes)
+    # Each lead's record write (the owner in it): two rows, one cause, one notice.
+    assert sum(causes.values()) == 2 and all("FRESH" in cause for cause in causes)
     status, raw, _ = http_get(f"{crm_bot.url}/healthz")
-    assert json.loads(raw)["crm"]["failed"] == 4
+    assert json.loads(raw)["crm"]["failed"] == 2
     status, raw, _ = http_get(f"{crm_bot.url}/metrics")
-    assert 'leadbot_crm_failed{cause="VALIDATION_ERROR"} 4.0' in raw.decode()
+    assert 'leadbot_crm_failed{cause="VALIDATION_ERROR"} 2.0' in raw.decode()
 
     # The admin adds the option in HubSpot; `leadbot outbox retry` sends them again.
     from bot.devtools.standin import hubspot_api
@@ -355,7 +390,7 @@ def test_a_refused_write_is_told_to_the_managers_once_with_hubspots_words_and_ca
     try:
         monkeypatch.setenv("DATABASE_URL", database_url)
         assert main(["outbox", "retry", "--target", "hubspot"]) == 0
-        assert "4 failed deliveries queued again" in capsys.readouterr().out
+        assert "2 failed deliveries queued again" in capsys.readouterr().out
         crm_bot.leadbot.crm_relay.kick()
         settled(crm_bot)
         contacts = crm_bot.hubspot.records("contacts")

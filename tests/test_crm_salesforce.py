@@ -21,7 +21,7 @@ from store.db import read_session, write_session
 from store.models import Lead, Opportunity
 from tests.conftest import INTAKE_TOKEN, MINIMAL_CONFIG, RunningBot, eventually, parse_config, start_bot, stop_bot
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
-from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _submit
+from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _qualified, _submit
 
 CLIENT_ID, USERNAME = "3MVG9leadbot.test", "integration@acme.test"
 PEOPLE = {
@@ -294,6 +294,40 @@ def test_a_mass_reassignment_is_one_collection_update_and_a_deleted_lead_fails_a
     assert "ENTITY_IS_DELETED" in failed.last_error and unsent(crm_bot) == 0
 
 
+def test_reject_and_disqualify_write_their_status_and_a_note_with_the_reason(crm_bot):
+    _, _, handoff = _qualified(crm_bot)
+    _press(crm_bot, "U0AE1", handoff, "handoff.reject")
+    assert _submit(crm_bot, "U0AE1", _modal(crm_bot, 2), {"reason": "bad_timing", "notes": "Budget frozen"})[0] == 200
+    _, body = crm_bot.post_lead({**LEAD, "email": "kim@contoso.com", "company": "Contoso"})
+    alert = crm_bot.alert_for(body["id"])
+    crm_bot.click_contacted(body["id"], lead_row(crm_bot, body["id"]).owner_id, via="email")
+    crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))
+    _press(crm_bot, lead_row(crm_bot, body["id"]).owner_id, alert, "lead.disqualify")
+    assert (
+        _submit(
+            crm_bot,
+            lead_row(crm_bot, body["id"]).owner_id,
+            _modal(crm_bot, 3),
+            {"reason": "student", "notes": "Thesis"},
+        )[0]
+        == 200
+    )
+    crm_bot.salesforce.wait_for(lambda: len(_notes(crm_bot.salesforce)) == 3)  # SQL, Engaged, Disqualified
+    settled(crm_bot)
+
+    assert the_lead(crm_bot.salesforce)["Status"] == "Working - Contacted"  # back to Engaged, with its SDR
+    notes = _notes(crm_bot.salesforce)
+    sent_back = next(n for n in notes if "Engaged: set by" in n)
+    assert "set by Alex Kim" in sent_back and "Reason: Bad timing" in sent_back and "Budget frozen" in sent_back
+    assert the_lead(crm_bot.salesforce, "kim@contoso.com")["Status"] == "Closed - Not Converted"
+    closed = next(n for n in notes if "Disqualified: set by" in n)
+    assert "Reason: Student" in closed and "Thesis" in closed
+
+
+def _notes(salesforce: FakeSalesforce) -> list[str]:
+    return [t["Description"] for t in salesforce.records("Task") if t["TaskSubtype"] == "Task"]
+
+
 # -- faults ------------------------------------------------------------------------------------------------
 def test_salesforce_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_order(crm_bot):
     crm_bot.salesforce.fail_next("/services/data", status=503, times=1000, message="Server unavailable")
@@ -302,7 +336,7 @@ def test_salesforce_down_keeps_intake_and_slack_going_and_the_writes_land_later_
     alert = crm_bot.alert_for(body["id"])  # Slack did not wait for Salesforce
     crm_bot.click_contacted(body["id"], "U0SDR1", via="call")
     crm_bot.slack.wait_for(lambda: "Log another touch" in json.dumps(alert["blocks"]))
-    eventually(lambda: unsent(crm_bot) == 3)  # the record, the owner, the touch
+    eventually(lambda: unsent(crm_bot) == 2)  # the record (with its owner), the touch
     # The relay has met the outage (and recorded it) before the test moves the clock on.
     assert "503" in eventually(lambda: crm_rows(crm_bot)[0].last_error)
     assert crm_bot.salesforce.records("Lead") == []
@@ -437,14 +471,14 @@ def test_a_validation_rule_refusal_is_told_once_with_salesforces_words_and_can_b
     assert len(notices) == 1 and rule in notices[0]["text"]
     with read_session(crm_bot.engine) as session:
         causes = outbox_store.failures_by_cause(session, "salesforce")
-    assert sum(causes.values()) == 4  # each lead's record and owner writes
+    assert sum(causes.values()) == 2  # each lead's record write (its owner in it)
     _, raw, _ = http_get(f"{crm_bot.url}/metrics")
-    assert 'leadbot_crm_failed{cause="FIELD_CUSTOM_VALIDATION_EXCEPTION"} 4.0' in raw.decode()
+    assert 'leadbot_crm_failed{cause="FIELD_CUSTOM_VALIDATION_EXCEPTION"} 2.0' in raw.decode()
 
     crm_bot.salesforce.clear_failures()  # the admin fixes the rule
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["outbox", "retry", "--target", "salesforce"]) == 0
-    assert "4 failed deliveries queued again" in capsys.readouterr().out
+    assert "2 failed deliveries queued again" in capsys.readouterr().out
     crm_bot.leadbot.crm_relay.kick()
     settled(crm_bot)
     leads = crm_bot.salesforce.records("Lead")

@@ -18,7 +18,7 @@ from store.models import Lead, Opportunity
 
 
 class Change(StrEnum):
-    RECORD = "record"  # find the lead's record by email, or create it
+    RECORD = "record"  # find the lead's record by email, or create it (with the owner, when it has one)
     OWNER = "owner"  # owner, status and stamps after an assignment or reassignment
     TOUCH = "touch"  # a touch as an activity (and the status it moved the lead to)
     STAGE = "stage"  # a status / lifecycle change, with a note
@@ -60,26 +60,24 @@ def _state(lead: Lead) -> dict:
 
 
 def lead_created(session: Session, config: Config, lead: Lead, now: datetime) -> None:
-    """A new lead: its record (found or created), then its owner, status and stamps."""
-    if not lead.crm_record_id:
-        _queue(session, config, Change.RECORD, lead, now, **_state(lead))
-    owner_changed(session, config, lead, now, by="system")
+    """A new lead: one write that finds or creates its record with the owner, status and stamps already in."""
+    crm = config.crm
+    if crm is None:
+        return
+    if lead.crm_record_id or not crm.write.records:
+        owner_changed(session, config, lead, now, by="system")  # the record is known, or only looked up
+        return
+    owner = _owner_facts(lead, by="system") if crm.write.owner else {}
+    _queue(session, config, Change.RECORD, lead, now, **owner, **_state(lead))
 
 
 def owner_changed(session: Session, config: Config, lead: Lead, now: datetime, *, by: str) -> None:
+    _queue(session, config, Change.OWNER, lead, now, **_owner_facts(lead, by=by), **_state(lead))
+
+
+def _owner_facts(lead: Lead, *, by: str) -> dict:
     due = lead.first_touch_due_at.isoformat() if lead.first_touch_due_at and not lead.first_touch_at else None
-    _queue(
-        session,
-        config,
-        Change.OWNER,
-        lead,
-        now,
-        owner=lead.owner_id,
-        by=by,
-        reason=lead.routing_reason,
-        first_touch_due=due,
-        **_state(lead),
-    )
+    return {"owner": lead.owner_id, "by": by, "reason": lead.routing_reason, "first_touch_due": due}
 
 
 def touched(session: Session, config: Config, lead: Lead, now: datetime, *, by: str, via: str, number: int) -> None:

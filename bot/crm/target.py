@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -126,15 +127,11 @@ class CrmTarget:
         if lead is None or lead.is_erased:
             return  # forgotten on request: nothing more of this person goes anywhere
         change, data = Change(row.method), row.payload
-        record = self._record_for(lead, data)
-        if change == Change.OWNER:
-            update = RecordUpdate(
-                owner_crm_id=self._owner_id(data["owner"], required=True),
-                stage=data.get("stage"),
-                stamps=self._stamps(lead, data),
-            )
-            self.connector.update_record(record, update)
-        elif change == Change.TOUCH:
+        if change in (Change.RECORD, Change.OWNER) and "owner" in data:
+            self._write_owner(lead, data)
+            return
+        record, _ = self._record_for(lead, data, RecordUpdate(stage=data.get("stage"), lifecycle=data.get("lifecycle")))
+        if change == Change.TOUCH:
             self._log_touch(record, data, look_first)
         elif change == Change.STAGE:
             self.connector.update_record(record, RecordUpdate(stage=data["stage"], lifecycle=data.get("lifecycle")))
@@ -142,8 +139,24 @@ class CrmTarget:
         elif change == Change.DEAL:
             self._open_deal(lead, record, data, look_first)
 
-    def _record_for(self, lead: Lead, data: dict) -> CrmRecord:
-        """The lead's record: known, else found by email, else created (unless the admin turned creating off)."""
+    def _write_owner(self, lead: Lead, data: dict) -> None:
+        """Owner, status and stamps: in the record as it is created, or written to the record found.
+
+        An owner the CRM does not know is refused after the record exists, so the lead is in the CRM anyway.
+        """
+        owner = self._owner_id(data["owner"], required=False)
+        update = RecordUpdate(owner_crm_id=owner, stage=data.get("stage"), lifecycle=data.get("lifecycle"),
+                              stamps=self._stamps(lead, data))  # fmt: skip
+        record, created = self._record_for(lead, data, update)
+        if not created:
+            self.connector.update_record(record, replace(update, lifecycle=None))  # a found record keeps its stage
+        if owner is None:
+            self._owner_id(data["owner"], required=True)  # raises the refusal that names the member
+
+    def _record_for(self, lead: Lead, data: dict, first: RecordUpdate) -> tuple[CrmRecord, bool]:
+        """The lead's record (and whether it was created now, with `first` in it): known, else found by
+        email, else created (unless the admin turned creating off)."""
+        created = False
         if lead.crm_record_id:
             record = CrmRecord(lead.crm_record_id, lead.crm_record_type or "contact")
         else:
@@ -151,8 +164,7 @@ class CrmTarget:
             if record is None:
                 if not self.config.crm.write.records:
                     raise CrmRefused("NO_RECORD", f"no record has {lead.email}, and crm.write.records is off")
-                first = RecordUpdate(stage=data.get("stage"), lifecycle=data.get("lifecycle"))
-                record = self.connector.create_record(lead, first)
+                record, created = self.connector.create_record(lead, first), True
         url = self.connector.record_url(record)
         if lead.crm_record_url != url or lead.crm_record_id != record.id:
             with write_session(self.engine) as session:
@@ -160,7 +172,7 @@ class CrmTarget:
                     # The owner's DM gets its "Open in …" button now that the record exists.
                     current = lead_store.get_lead(session, lead.id)
                     delivery.redraw_alert_if_posted(session, lead.id, current.alert_ts, self.clock.now())
-        return record
+        return record, created
 
     def _log_touch(self, record: CrmRecord, data: dict, look_first: bool) -> None:
         who, via, number = self._name(data["by"]), data["via"], data["number"]
