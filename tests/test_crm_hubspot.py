@@ -239,6 +239,53 @@ def test_a_mass_reassignment_is_written_in_one_batch_update_not_a_call_per_lead(
     assert unsent(crm_bot) == 0
 
 
+def _burst(bot, count: int) -> None:
+    """`count` new leads queued while nobody sends to the CRM: a deep queue of new records."""
+    bot.leadbot.crm_relay.stop()
+    for n in range(count):
+        bot.post_lead({**LEAD, "email": f"person{n}@northwind.io"})
+    eventually(lambda: unsent(bot) == count)
+
+
+def test_a_burst_of_new_leads_is_looked_up_and_created_in_two_batch_calls(crm_bot):
+    existing = crm_bot.hubspot.add_object("contacts", {"email": "person3@northwind.io", "lifecyclestage": "customer"})
+    _burst(crm_bot, 30)
+    before = len(crm_bot.hubspot.requests)
+
+    while crm_bot.leadbot.crm_relay.deliver_due():
+        pass
+
+    calls = [r for r in crm_bot.hubspot.requests[before:] if not r.path.startswith("/crm/v3/owners")]
+    assert [r.path for r in calls] == [
+        "/crm/v3/objects/contacts/batch/read",
+        "/crm/v3/objects/contacts/batch/create",
+        "/crm/v3/objects/contacts/batch/update",  # the one that existed gets its owner
+    ]
+    contacts = {c["properties"]["email"]: c for c in crm_bot.hubspot.records("contacts")}
+    assert len(contacts) == 30 and contacts["person3@northwind.io"]["id"] == existing
+    assert contacts["person3@northwind.io"]["properties"]["lifecyclestage"] == "customer"  # kept
+    for lead_id, contact_id in _records_by_lead(crm_bot).items():
+        stored = next(c for c in contacts.values() if c["id"] == contact_id)
+        assert stored["properties"]["hubspot_owner_id"] == owner_id(
+            crm_bot.hubspot, lead_row(crm_bot, lead_id).owner_id
+        )
+    assert unsent(crm_bot) == 0
+
+
+def test_a_batch_create_whose_answer_is_lost_makes_no_second_contact(crm_bot):
+    crm_bot.hubspot.lose_answer_next("/crm/v3/objects/contacts/batch/create")
+    _burst(crm_bot, 12)
+    relay = crm_bot.leadbot.crm_relay
+
+    for _ in range(20):  # the retries come due as the clock moves; in doubt, each row looks before it creates
+        while relay.deliver_due():
+            pass
+        crm_bot.clock.advance(timedelta(minutes=1))
+
+    assert len(crm_bot.hubspot.records("contacts")) == 12 and unsent(crm_bot) == 0
+    assert all(lead_row(crm_bot, lead_id).crm_record_id for lead_id in _records_by_lead(crm_bot))
+
+
 def _records_by_lead(bot) -> dict[int, str]:
     with read_session(bot.engine) as session:
         return {lead.id: lead.crm_record_id for lead in session.exec(select(Lead)).all()}

@@ -328,6 +328,40 @@ def _notes(salesforce: FakeSalesforce) -> list[str]:
     return [t["Description"] for t in salesforce.records("Task") if t["TaskSubtype"] == "Task"]
 
 
+def test_a_burst_of_new_leads_is_one_query_and_one_collection_create(crm_bot):
+    crm_bot.salesforce.assignment_rule_owner = crm_bot.salesforce.add_user("lead-queue@acme.test")
+    existing = crm_bot.salesforce.add_record(
+        "Lead", {"Email": "person3@northwind.io", "LastName": "Old", "Company": "Northwind"}
+    )
+    crm_bot.leadbot.crm_relay.stop()
+    for n in range(30):
+        crm_bot.post_lead({**LEAD, "email": f"person{n}@northwind.io"})
+    eventually(lambda: unsent(crm_bot) == 30)
+    before = len(crm_bot.salesforce.requests)
+
+    while crm_bot.leadbot.crm_relay.deliver_due():
+        pass
+
+    writes = [
+        (r.method, r.path) for r in crm_bot.salesforce.requests[before:] if r.path.endswith("/composite/sobjects")
+    ]
+    assert writes == [
+        ("POST", "/services/data/v62.0/composite/sobjects"),
+        ("PATCH", "/services/data/v62.0/composite/sobjects"),
+    ]
+    # One look-up query for the 30 emails, and at most one per SDR for their User id: not one per lead.
+    queries = [r for r in crm_bot.salesforce.requests[before:] if r.path.endswith("/query/")]
+    assert len(queries) <= 3
+    leads = {r["Email"]: r for r in crm_bot.salesforce.records("Lead")}
+    assert len(leads) == 30 and leads["person3@northwind.io"]["Id"] == existing
+    with read_session(crm_bot.engine) as session:
+        stored = session.exec(select(Lead)).all()
+    for lead in stored:
+        record = next(r for r in leads.values() if r["Id"] == lead.crm_record_id)
+        assert record["OwnerId"] == user_id(crm_bot.salesforce, lead.owner_id)  # not the assignment rule's queue
+    assert unsent(crm_bot) == 0
+
+
 # -- faults ------------------------------------------------------------------------------------------------
 def test_salesforce_down_keeps_intake_and_slack_going_and_the_writes_land_later_in_order(crm_bot):
     crm_bot.salesforce.fail_next("/services/data", status=503, times=1000, message="Server unavailable")

@@ -98,6 +98,14 @@ class CrmConnector(Protocol):
 
     def update_record(self, record: CrmRecord, update: RecordUpdate) -> None: ...
 
+    def find_records(self, emails: list[str]) -> dict[str, CrmRecord]:
+        """Many look-ups by email in the CRM's batch API: lower-cased email → record, for those found."""
+        ...
+
+    def create_records(self, leads: list[tuple[Lead, RecordUpdate]]) -> list[CrmRecord | CrmError]:
+        """Many records created in the CRM's batch API, in the order given: each the record, or why not."""
+        ...
+
     def update_records(self, updates: list[tuple[CrmRecord, RecordUpdate]]) -> list[CrmError | None]:
         """Many owner / status updates in the CRM's batch API: for each, None (written) or why not."""
         ...

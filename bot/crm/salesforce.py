@@ -41,6 +41,7 @@ NO_ASSIGNMENT_RULE = {"Sforce-Auto-Assign": "FALSE"}
 # REQUEST_LIMIT_EXCEEDED is the org's rolling 24-hour allocation: looking again every few minutes costs little.
 LIMIT_BACKOFF_S = 300.0
 NOT_PROVIDED = "[not provided]"  # what Salesforce's own web-to-lead puts in a required field it was not given
+QUERY_EMAILS = 100  # emails per look-up query, well inside SOQL's length limit
 COLLECTION_SIZE = 200  # the most records an sObject Collections call takes
 TASK_SUBTYPES = {"call": "Call", "email": "Email", "linkedin": "LinkedIn"}
 
@@ -67,7 +68,45 @@ class SalesforceConnector:
                 return CrmRecord(found["Id"], "Contact")
         return None
 
+    def find_records(self, emails: list[str]) -> dict[str, CrmRecord]:
+        """Open Leads (then Contacts, if asked) with these emails: one query for each 100 emails."""
+        found: dict[str, CrmRecord] = {}
+        sobjects = ("Lead", "Contact") if self.config.search_contacts else ("Lead",)
+        for sobject in sobjects:
+            wanted = [e for e in emails if e.lower() not in found]
+            for start in range(0, len(wanted), QUERY_EMAILS):
+                soql = f"SELECT Id, Email FROM {sobject} WHERE Email IN {{}}"
+                soql += " AND IsConverted = false" if sobject == "Lead" else ""
+                for row in self._query(soql + " ORDER BY CreatedDate DESC", wanted[start : start + QUERY_EMAILS]):
+                    found[row["Email"].lower()] = CrmRecord(row["Id"], sobject)  # the oldest wins: it comes last
+        return found
+
+    def create_records(self, leads: list[tuple[Lead, RecordUpdate]]) -> list[CrmRecord | CrmError]:
+        """200 Leads a call (sObject Collections), each created or refused on its own."""
+        results: list[CrmRecord | CrmError] = []
+        for start in range(0, len(leads), COLLECTION_SIZE):
+            records = [{"attributes": {"type": "Lead"}, **self._new_lead(lead, update)}
+                       for lead, update in leads[start : start + COLLECTION_SIZE]]  # fmt: skip
+            body = {"allOrNone": False, "records": records}
+            answers = self._call(
+                lambda sf, body=body: sf.restful("composite/sobjects", method="POST", json=body,
+                                                 headers=NO_ASSIGNMENT_RULE)
+            )  # fmt: skip
+            for answer in answers:
+                ok = answer.get("success")
+                results.append(
+                    CrmRecord(answer["id"], "Lead") if ok else _item_error((answer.get("errors") or [{}])[0])
+                )
+        return results
+
     def create_record(self, lead: Lead, update: RecordUpdate) -> CrmRecord:
+        fields = self._new_lead(lead, update)
+        created = self._call(
+            lambda sf: sf.restful("sobjects/Lead/", method="POST", json=fields, headers=NO_ASSIGNMENT_RULE)
+        )
+        return CrmRecord(created["id"], "Lead")
+
+    def _new_lead(self, lead: Lead, update: RecordUpdate) -> dict[str, Any]:
         fields = {
             "FirstName": lead.first_name,
             "LastName": lead.last_name or NOT_PROVIDED,
@@ -78,11 +117,7 @@ class SalesforceConnector:
             "Country": lead.country,
             "State": lead.region,
         }
-        fields = {k: v for k, v in fields.items() if v} | self._fields(update, "Lead")
-        created = self._call(
-            lambda sf: sf.restful("sobjects/Lead/", method="POST", json=fields, headers=NO_ASSIGNMENT_RULE)
-        )
-        return CrmRecord(created["id"], "Lead")
+        return {k: v for k, v in fields.items() if v} | self._fields(update, "Lead")
 
     def update_record(self, record: CrmRecord, update: RecordUpdate) -> None:
         fields = self._fields(update, record.type)

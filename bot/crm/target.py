@@ -28,6 +28,7 @@ from bot.crm.records import (
     DealWrite,
     RecordUpdate,
 )
+from bot.crm.together import write_together
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.delivery.relay import Delivered, Outcome, Refused, RetryPolicy, TryAgain
@@ -39,7 +40,7 @@ from store.models import Lead, OutboxMessage, Stage
 
 log = logging.getLogger(__name__)
 
-OUTAGE_PAUSE = timedelta(seconds=5)
+OUTAGE_PAUSE_S = 5.0
 CREATES = frozenset({Change.RECORD, Change.TOUCH, Change.STAGE, Change.DEAL})
 
 
@@ -49,6 +50,11 @@ class CrmTarget:
         # After a 429 nothing is sent to this CRM until its window has passed (other rows wait without a call).
         self._quiet_until: datetime | None = None
         self._quiet_lock = threading.Lock()
+
+    def paused_until(self) -> datetime | None:
+        """Until when the relay should not hand this CRM any row (its rate-limit window, or an outage pause)."""
+        with self._quiet_lock:
+            return self._quiet_until
 
     def worth_looking_for(self, row: OutboxMessage) -> bool:
         return row.method in CREATES  # an owner or status update can simply be written again
@@ -62,58 +68,45 @@ class CrmTarget:
         try:
             self._write(row, look_first=in_doubt)
         except CrmBusy as busy:
-            with self._quiet_lock:
-                self._quiet_until = now + timedelta(seconds=busy.wait)
+            self.pause(busy.wait)
             return TryAgain(str(busy), wait=busy.wait)
         except CrmUnavailable as down:
-            # The other rows of this pass wait too, instead of each waiting out a timeout of its own.
-            with self._quiet_lock:
-                self._quiet_until = now + OUTAGE_PAUSE
+            self.pause(OUTAGE_PAUSE_S)  # the other rows of this pass wait too, not each for a timeout of its own
             return TryAgain(str(down), in_doubt=in_doubt or (down.in_doubt and self.worth_looking_for(row)))
         except CrmRefused as refused:
             return Refused(f"{self.connector.label} refused it ({refused.cause}): {refused.message}")
         return Delivered()
 
     def deliver_together(self, rows: list[OutboxMessage]) -> dict[int, Outcome]:
-        """Owner updates of leads whose record is known, in the CRM's batch API: a deep queue (a mass
-        reassignment, an import) drains in a few calls instead of one per lead. Rows left out of the answer
-        go one by one (deliver), as does the whole batch when the CRM refuses it as a whole."""
-        now = self.clock.now()
+        """Rows the CRM's batch APIs can take in a few calls (bot/crm/together.py); the rest go one by one."""
         with self._quiet_lock:
-            if self._quiet_until and now < self._quiet_until:
+            if self._quiet_until and self.clock.now() < self._quiet_until:
                 return {}
-        batch = self._owner_updates([r for r in rows if r.method == Change.OWNER])
-        if len(batch) < 2:
-            return {}
-        try:
-            results = self.connector.update_records([(record, update) for _, record, update in batch])
-        except CrmBusy as busy:
-            with self._quiet_lock:
-                self._quiet_until = now + timedelta(seconds=busy.wait)
-            return {row.id: TryAgain(str(busy), wait=busy.wait) for row, _, _ in batch}
-        except CrmUnavailable as down:
-            return {row.id: TryAgain(str(down)) for row, _, _ in batch}  # an update can simply be written again
-        except CrmRefused:
-            return {}  # one bad input spoils the call: one by one, each row meets its own answer
-        return {row.id: self._outcome(result) for (row, _, _), result in zip(batch, results, strict=True)}
+        return write_together(self, rows)
 
-    def _owner_updates(self, rows: list[OutboxMessage]) -> list[tuple[OutboxMessage, CrmRecord, RecordUpdate]]:
-        with read_session(self.engine) as session:
-            leads = lead_store.get_leads(session, [r.lead_id for r in rows])
-        batch = []
-        for row in rows:
-            lead = leads.get(row.lead_id)
-            if lead is None or lead.is_erased or not lead.crm_record_id or not lead.crm_record_url:
-                continue  # finding or creating the record, or forgetting the person, is deliver's
-            owner = self._owner_id(row.payload["owner"], required=False)
-            if owner is None:
-                continue  # deliver refuses it with the reason
-            update = RecordUpdate(owner_crm_id=owner, stage=row.payload.get("stage"),
-                                  stamps=self._stamps(lead, row.payload))  # fmt: skip
-            batch.append((row, CrmRecord(lead.crm_record_id, lead.crm_record_type or "contact"), update))
-        return batch
+    def pause(self, seconds: float) -> None:
+        """Send this CRM nothing for a while (its rate-limit window)."""
+        with self._quiet_lock:
+            self._quiet_until = self.clock.now() + timedelta(seconds=seconds)
 
-    def _outcome(self, error: Exception | None) -> Outcome:
+    def owner_update(self, lead: Lead, data: dict) -> RecordUpdate | None:
+        """The owner, status and stamps a row carries, in the CRM's ids (None: the owner is not mapped)."""
+        owner = self._owner_id(data["owner"], required=False)
+        if owner is None:
+            return None
+        return RecordUpdate(owner_crm_id=owner, stage=data.get("stage"), lifecycle=data.get("lifecycle"),
+                            stamps=self._stamps(lead, data))  # fmt: skip
+
+    def remember_records(self, found: list[tuple[Lead, CrmRecord]]) -> None:
+        """Keep each lead's record id and link, in one transaction, and redraw DMs already posted."""
+        with write_session(self.engine) as session:
+            for lead, record in found:
+                url = self.connector.record_url(record)
+                if lead_store.set_crm_record(session, lead.id, record.id, record.type, url) and url:
+                    current = lead_store.get_lead(session, lead.id)
+                    delivery.redraw_alert_if_posted(session, lead.id, current.alert_ts, self.clock.now())
+
+    def outcome_of(self, error: Exception | None) -> Outcome:
         if error is None:
             return Delivered()
         if isinstance(error, CrmRefused):
@@ -144,13 +137,13 @@ class CrmTarget:
 
         An owner the CRM does not know is refused after the record exists, so the lead is in the CRM anyway.
         """
-        owner = self._owner_id(data["owner"], required=False)
-        update = RecordUpdate(owner_crm_id=owner, stage=data.get("stage"), lifecycle=data.get("lifecycle"),
-                              stamps=self._stamps(lead, data))  # fmt: skip
-        record, created = self._record_for(lead, data, update)
+        update = self.owner_update(lead, data)
+        first = update or RecordUpdate(stage=data.get("stage"), lifecycle=data.get("lifecycle"),
+                                       stamps=self._stamps(lead, data))  # fmt: skip
+        record, created = self._record_for(lead, data, first)
         if not created:
-            self.connector.update_record(record, replace(update, lifecycle=None))  # a found record keeps its stage
-        if owner is None:
+            self.connector.update_record(record, replace(first, lifecycle=None))  # a found record keeps its stage
+        if update is None:
             self._owner_id(data["owner"], required=True)  # raises the refusal that names the member
 
     def _record_for(self, lead: Lead, data: dict, first: RecordUpdate) -> tuple[CrmRecord, bool]:

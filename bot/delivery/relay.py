@@ -140,11 +140,14 @@ class OutboxRelay:
     def deliver_due(self) -> int:
         # Claim under the in-flight lock: a row another thread of this process is still sending is
         # skipped, and one it has finished is already marked sent when this claim reads.
+        now = self.clock.now()
+        # A target that asked for quiet (a CRM's rate limit) is not claimed from: no row churns meanwhile.
+        targets = [name for name, target in self.targets.items() if not _paused(target, now)]
+        if not targets:
+            return 0
         with self._in_flight_lock:
             with write_session(self.engine) as session:
-                claimed = outbox_store.claim_due(
-                    session, self.clock.now(), LEASE, self.batch, targets=list(self.targets)
-                )
+                claimed = outbox_store.claim_due(session, now, LEASE, self.batch, targets=targets)
             mine = [c for c in claimed if c.row.id not in self._in_flight]
             self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
@@ -226,3 +229,8 @@ class OutboxRelay:
             outbox_store.mark_failed(session, row.id, error)
             if report and self.report_refusal:
                 self.report_refusal(session, row, error, self.clock.now())
+
+
+def _paused(target: DeliveryTarget, now: datetime) -> bool:
+    until = target.paused_until() if hasattr(target, "paused_until") else None
+    return until is not None and now < until

@@ -148,6 +148,10 @@ class FakeHubSpot(CrmStandin):
             return 200, self._search(object_type, body)
         if rest == ["batch", "update"] and method == "POST":
             return 200, self._batch_update(object_type, body)
+        if rest == ["batch", "read"] and method == "POST":
+            return self._batch_read(object_type, body)
+        if rest == ["batch", "create"] and method == "POST":
+            return 201, self._batch_create(object_type, body)
         if len(rest) == 1 and method == "GET":
             return 200, self._public(self._get(object_type, unquote(rest[0]), query))
         if len(rest) == 1 and method == "PATCH":
@@ -249,14 +253,51 @@ class FakeHubSpot(CrmStandin):
         return found
 
     def _batch_update(self, object_type: str, body: Any) -> dict:
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
-            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must hold 1 to 100 objects")
+        inputs = self._batch_inputs(body)
         checked = []
         for item in inputs:
             found = self._get(object_type, str(item.get("id")), {})
             checked.append((found, self._input(object_type, item, for_create=False)[0]))
         results = [self._public(self._update(object_type, found, properties)) for found, properties in checked]
+        return {"status": "COMPLETE", "results": results, "startedAt": _now_iso(), "completedAt": _now_iso()}
+
+    def _batch_inputs(self, body: Any) -> list:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+            raise HubSpotError(400, "VALIDATION_ERROR", "inputs must hold 1 to 100 objects")
+        return inputs
+
+    def _batch_read(self, object_type: str, body: Any) -> tuple[int, dict]:
+        """Found ones in `results`; the rest named in one OBJECT_NOT_FOUND error, with a 207 (multi-status)."""
+        id_property = body.get("idProperty")
+        results, missing = [], []
+        for item in self._batch_inputs(body):
+            value = str(item.get("id", ""))
+            found = (
+                self._find_by(object_type, id_property, value) if id_property else self.objects[object_type].get(value)
+            )
+            if found is None:
+                missing.append(value)
+            else:
+                results.append(self._public(found))
+        answer = {"status": "COMPLETE", "results": results, "startedAt": _now_iso(), "completedAt": _now_iso()}
+        if not missing:
+            return 200, answer
+        error = {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing},
+                 "message": "Could not get some CONTACT objects, they may be deleted or not exist."}  # fmt: skip
+        return 207, answer | {"numErrors": 1, "errors": [error]}
+
+    def _batch_create(self, object_type: str, body: Any) -> dict:
+        """All or none: every input is checked (a duplicate email is a 409) before any is created."""
+        inputs = [self._input(object_type, item, for_create=True) for item in self._batch_inputs(body)]
+        emails = [p.get("email", "").lower() for p, _ in inputs if p.get("email")]
+        for email in emails:
+            twin = self._find_by(object_type, "email", email) if object_type == "contacts" else None
+            if twin is not None or emails.count(email) > 1:
+                raise HubSpotError(
+                    409, "CONFLICT", f"Contact already exists. Existing ID: {twin['id'] if twin else ''}"
+                )
+        results = [self._public(self._create(object_type, properties, links)) for properties, links in inputs]
         return {"status": "COMPLETE", "results": results, "startedAt": _now_iso(), "completedAt": _now_iso()}
 
     def _search(self, object_type: str, body: Any) -> dict:

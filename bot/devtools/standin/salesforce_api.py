@@ -3,7 +3,7 @@
 Built from the REST API Developer Guide and the Object Reference: the OAuth 2.0 JWT bearer token endpoint
 (the assertion's RS256 signature, issuer, subject, audience and expiry checked), `sobjects` create / read /
 update / describe, `query` (the SOQL slice in soql.py), `composite/graph` (all or none), `composite/sobjects`
-(sObject Collections: many updates in one call, each on its own) and `limits`.
+(sObject Collections: many creates or updates in one call, each on its own) and `limits`.
 Errors come as Salesforce sends them, a list of `{"message", "errorCode", "fields"}`: INVALID_SESSION_ID
 (401) for an unknown or expired token, REQUEST_LIMIT_EXCEEDED (403) past the daily allocation, INVALID_FIELD,
 REQUIRED_FIELD_MISSING, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, INVALID_CROSS_REFERENCE_KEY (400).
@@ -178,6 +178,8 @@ class FakeSalesforce(CrmStandin):
             return 200, self._graph(body, version, headers)
         if parts == ["composite", "sobjects"] and method == "PATCH":
             return 200, self._update_collection(body, headers)
+        if parts == ["composite", "sobjects"] and method == "POST":
+            return 200, self._create_collection(body, headers)
         if parts[0] == "sobjects" and len(parts) >= 2:
             return self._sobject(method, parts[1:], version, headers, body)
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -294,13 +296,8 @@ class FakeSalesforce(CrmStandin):
 
     # -- sObject Collections: up to 200 updates in one call ---------------------------------------------
     def _update_collection(self, body: Any, headers: dict) -> list[dict]:
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list) or not 1 <= len(records) <= 200:
-            raise SalesforceError(400, "EXCEEDED_MAX_SIZE_REQUEST", "records must hold 1 to 200 records")
-        if body.get("allOrNone"):
-            raise SalesforceError(400, "INVALID_INPUT", "the stand-in takes allOrNone: false only")
         answers = []
-        for item in records:
+        for item in self._collection(body):
             fields = {k: v for k, v in item.items() if k not in ("attributes", "id")}
             sobject, record_id = (item.get("attributes") or {}).get("type"), item.get("id")
             try:
@@ -313,6 +310,28 @@ class FakeSalesforce(CrmStandin):
                 failure = {"statusCode": error.code, "message": error.message, "fields": error.fields}
                 answers.append({"success": False, "errors": [failure]})
         return answers
+
+    def _create_collection(self, body: Any, headers: dict) -> list[dict]:
+        answers = []
+        for item in self._collection(body):
+            fields = {k: v for k, v in item.items() if k != "attributes"}
+            sobject = (item.get("attributes") or {}).get("type")
+            try:
+                if sobject not in FIELDS:
+                    raise SalesforceError(400, "INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
+                answers.append({"id": self._create(sobject, fields, headers), "success": True, "errors": []})
+            except SalesforceError as error:
+                failure = {"statusCode": error.code, "message": error.message, "fields": error.fields}
+                answers.append({"success": False, "errors": [failure]})
+        return answers
+
+    def _collection(self, body: Any) -> list[dict]:
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not 1 <= len(records) <= 200:
+            raise SalesforceError(400, "EXCEEDED_MAX_SIZE_REQUEST", "records must hold 1 to 200 records")
+        if body.get("allOrNone"):
+            raise SalesforceError(400, "INVALID_INPUT", "the stand-in takes allOrNone: false only")
+        return records
 
     # -- composite graph (all or none) ------------------------------------------------------------------
     def _graph(self, body: Any, version: str, headers: dict) -> dict:
