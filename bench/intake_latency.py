@@ -161,7 +161,7 @@ def main() -> None:
         for member in config["team"]:
             member["email"] = f"{member['slack_id'].lower()}@acme.test"
         crm = start_demo_crm(args.crm, workdir, {m["email"]: m["name"] for m in config["team"]})
-        config["crm"] = {"system": args.crm}
+        config["crm"] = {"system": args.crm, "hubspot": {"portal_id": "4410000"}}  # links: one DM redraw a lead
         crm_env = {name.upper(): value for name, value in crm.settings.items()}
     (workdir / "leadbot.yml").write_text(yaml.safe_dump(config))
     token = secrets.token_urlsafe(16)

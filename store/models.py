@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Float, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from store.db import UTCDateTime
@@ -384,6 +384,9 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # "alert": this call posts or updates the lead's alert message (channel and ts kept on the lead).
     ref: str | None = Field(default=None, max_length=32)
+    # Background work (an App Home refresh, a DM redrawn for its CRM link): claimed after every due message,
+    # so a burst of refreshes never holds up a new lead's DM.
+    background: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _utc_column()
     next_attempt_at: datetime = _utc_column()
     attempts: int = 0

@@ -22,6 +22,7 @@ def enqueue(
     now: datetime,
     lead_id: int | None = None,
     ref: str | None = None,
+    background: bool = False,
 ) -> OutboxMessage:
     row = OutboxMessage(
         target=target,
@@ -29,6 +30,7 @@ def enqueue(
         method=method,
         payload=payload,
         ref=ref,
+        background=background,
         created_at=now,
         next_attempt_at=now,
     )
@@ -45,7 +47,8 @@ class Claimed:
 def claim_due(
     session: Session, now: datetime, lease: timedelta, limit: int, targets: list[str] | None = None
 ) -> list[Claimed]:
-    """Due rows (for these targets), oldest first, leased to this caller so no other relay sends them meanwhile.
+    """Due rows (for these targets), messages before background work, oldest first, leased to this caller
+    so no other relay sends them meanwhile.
 
     A row waits while an earlier row for the same lead and target is unsent: a message update must never
     overtake the post it updates, and one target's outage never holds back another's rows.
@@ -57,6 +60,7 @@ def claim_due(
             earlier.target == OutboxMessage.target,
             earlier.sent_at.is_(None),
             ~earlier.failed,
+            ~earlier.background,  # a redraw renders the lead as it is when sent: a later update may go first
             earlier.id < OutboxMessage.id,
         )
     )
@@ -69,7 +73,7 @@ def claim_due(
             ~blocked,
             *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
         )
-        .order_by(col(OutboxMessage.id))
+        .order_by(col(OutboxMessage.background), col(OutboxMessage.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -131,7 +135,7 @@ def enqueue_once(
     ref: str,
     not_before: datetime | None = None,
 ) -> bool:
-    """Queue a call unless one with the same ref is still waiting (refreshes coalesce); True if queued.
+    """Queue a background call unless one with the same ref is still waiting (refreshes coalesce); True if queued.
 
     A row a relay has already claimed does not count: it may have rendered before this change committed.
     """
@@ -147,7 +151,7 @@ def enqueue_once(
     ).one()
     if waiting:
         return False
-    row = enqueue(session, target=target, method=method, payload=payload, now=now, ref=ref)
+    row = enqueue(session, target=target, method=method, payload=payload, now=now, ref=ref, background=True)
     if not_before is not None:
         row.next_attempt_at = not_before
     return True

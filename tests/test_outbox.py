@@ -269,3 +269,32 @@ def test_one_row_that_raises_does_not_strand_the_rest_of_its_batch(bot):
     bot.clock.advance(timedelta(hours=25))  # past give_up_after: kept as failed, not retried for ever
     bot.leadbot.relay.deliver_due()
     assert _rows(bot.engine)[0].failed
+
+
+def test_background_work_is_claimed_after_every_due_message_and_blocks_no_later_update(engine, clock):
+    now = clock.now()
+    with write_session(engine) as session:
+        lead = Lead(email="a@b.io", email_norm="a@b.io", created_at=now)
+        session.add(lead)
+        session.flush()
+        # Older background rows (home refreshes, a DM redrawn for its CRM link) and then two messages.
+        for user in ("U1", "U2", "U3"):
+            outbox_store.enqueue_once(session, target="slack", method="views.publish", payload={}, now=now,
+                                      ref=f"home:{user}")  # fmt: skip
+        outbox_store.enqueue(session, target="slack", method="chat.update", payload={}, now=now, lead_id=lead.id,
+                             ref="alert", background=True)  # fmt: skip
+        outbox_store.enqueue(session, target="slack", method="chat.update", payload={}, now=now, lead_id=lead.id,
+                             ref="alert")  # fmt: skip
+        outbox_store.enqueue(session, target="slack", method="chat.postMessage", payload={}, now=now)
+
+    with write_session(engine) as session:
+        claimed = outbox_store.claim_due(session, now, timedelta(minutes=3), 2)
+        first = [(c.row.method, c.row.background) for c in claimed]
+    with write_session(engine) as session:
+        rest = [
+            (c.row.method, c.row.background) for c in outbox_store.claim_due(session, now, timedelta(minutes=3), 10)
+        ]
+
+    # The lead's later update goes before its background redraw (which renders the lead as it is when sent).
+    assert first == [("chat.update", False), ("chat.postMessage", False)]
+    assert rest == [("views.publish", True)] * 3 + [("chat.update", True)]

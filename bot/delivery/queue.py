@@ -66,6 +66,7 @@ def send(
     to: str | None = None,
     message: Any = None,
     dm_if_no_alert: str | None = None,
+    background: bool = False,
 ) -> None:
     """Queue one Slack message of `kind` about `lead_id`, sent once this transaction commits.
 
@@ -90,6 +91,7 @@ def send(
         now=now,
         lead_id=lead_id,
         ref=call.ref,
+        background=background,
     )
     _ring_after_commit(session)
 
@@ -103,7 +105,8 @@ def send_to_crm(session: Session, target: Target, change: str, *, now: datetime,
 def redraw_alert_if_posted(session: Session, lead_id: int, alert_ts: str | None, now: datetime) -> None:
     """Redraw the lead's DM if it was posted or is about to be (the redraw waits behind the post)."""
     if alert_ts or outbox_store.post_waiting(session, lead_id, "alert"):
-        send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id)
+        # Background: the link can wait while new leads' DMs go out (a burst makes one redraw per lead).
+        send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id, background=True)
 
 
 def refresh_homes(session: Session, user_ids, now: datetime) -> None:
