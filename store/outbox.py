@@ -44,6 +44,9 @@ class Claimed:
     in_doubt: bool  # an earlier send of it may have reached Slack (its sender died or lost the answer)
 
 
+BACKGROUND_PER_CLAIM = 2
+
+
 def claim_due(
     session: Session, now: datetime, lease: timedelta, limit: int, targets: list[str] | None = None
 ) -> list[Claimed]:
@@ -64,22 +67,31 @@ def claim_due(
             earlier.id < OutboxMessage.id,
         )
     )
-    query = (
-        select(OutboxMessage)
-        .where(
-            col(OutboxMessage.sent_at).is_(None),
-            ~col(OutboxMessage.failed),
-            col(OutboxMessage.next_attempt_at) <= now,
-            ~blocked,
-            *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
+
+    def due(background: bool, count: int):
+        query = (
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.sent_at).is_(None),
+                ~col(OutboxMessage.failed),
+                col(OutboxMessage.next_attempt_at) <= now,
+                col(OutboxMessage.background) == background,
+                ~blocked,
+                *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(count)
         )
-        .order_by(col(OutboxMessage.background), col(OutboxMessage.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        return list(session.exec(query).all())
+
+    rows = due(False, limit)
+    if len(rows) < limit:
+        # A few background rows a claim: a message that arrives meanwhile waits for two of them at most.
+        rows += due(True, min(limit - len(rows), BACKGROUND_PER_CLAIM))
     claimed = []
-    for row in session.exec(query).all():
+    for row in rows:
         claimed.append(Claimed(row, in_doubt=row.in_flight))
         row.next_attempt_at = now + lease
         row.attempts += 1

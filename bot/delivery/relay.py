@@ -131,7 +131,8 @@ class OutboxRelay:
         while not self._stopping.is_set():
             rings = DOORBELL.wait(rings, self.poll_every)
             try:
-                while self.deliver_due() == self.batch and not self._stopping.is_set():
+                # Until nothing is due (a claim takes few background rows, so a short claim is not the end).
+                while self.deliver_due() and not self._stopping.is_set():
                     pass
             except Exception:  # keep relaying after a database hiccup; the rows are still there
                 log.exception("outbox relay pass failed")
