@@ -67,6 +67,7 @@ def send(
     message: Any = None,
     dm_if_no_alert: str | None = None,
     background: bool = False,
+    not_before: datetime | None = None,
 ) -> None:
     """Queue one Slack message of `kind` about `lead_id`, sent once this transaction commits.
 
@@ -83,7 +84,7 @@ def send(
         payload["channel"] = to
     if dm_if_no_alert:
         payload[DM_IF_NO_ALERT] = dm_if_no_alert
-    outbox_store.enqueue(
+    row = outbox_store.enqueue(
         session,
         target=Target.SLACK,
         method=call.method,
@@ -93,6 +94,8 @@ def send(
         ref=call.ref,
         background=background,
     )
+    if not_before is not None:
+        row.next_attempt_at = not_before
     _ring_after_commit(session)
 
 
@@ -102,11 +105,15 @@ def send_to_crm(session: Session, target: Target, change: str, *, now: datetime,
     _ring_after_commit(session)
 
 
+LINK_REDRAW_DELAY = timedelta(seconds=20)
+
+
 def redraw_alert_if_posted(session: Session, lead_id: int, alert_ts: str | None, now: datetime) -> None:
     """Redraw the lead's DM if it was posted or is about to be (the redraw waits behind the post)."""
     if alert_ts or outbox_store.post_waiting(session, lead_id, "alert"):
-        # Background: the link can wait while new leads' DMs go out (a burst makes one redraw per lead).
-        send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id, background=True)
+        # Background, and a little later: during a burst (one redraw per lead) new leads' DMs go out first,
+        # and a touch logged meanwhile redraws the DM with its link anyway.
+        send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id, background=True, not_before=now + LINK_REDRAW_DELAY)
 
 
 def refresh_homes(session: Session, user_ids, now: datetime) -> None:
