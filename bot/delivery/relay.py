@@ -154,10 +154,9 @@ class OutboxRelay:
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
         try:
             together = self._deliver_together([c for c in mine if not c.in_doubt])
+            self._record_together([(c.row, together[c.row.id]) for c in mine if c.row.id in together])
             for c in mine:
-                if c.row.id in together:
-                    self._record_or_put_back(c.row, together[c.row.id])
-                else:
+                if c.row.id not in together:
                     self._deliver(c.row, c.in_doubt)
         finally:
             # Every row of the batch leaves the in-flight set, whatever happened to the others.
@@ -177,11 +176,19 @@ class OutboxRelay:
                     log.exception("batch delivery to %s failed; sending one by one", name)
         return together
 
-    def _record_or_put_back(self, row: OutboxMessage, outcome: Outcome) -> None:
+    def _record_together(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> None:
+        """A batch's rows sent are marked in one transaction (not one each); the others one by one."""
+        sent = [row for row, outcome in outcomes if isinstance(outcome, Delivered) and not outcome.lead_message]
         try:
-            self._record(row, outcome)
-        except Exception:  # the database went away: the lease hands the row out again
-            log.exception("outbox %s could not be recorded; its lease will hand it out again", row.id)
+            if sent:
+                with write_session(self.engine) as session:
+                    for row in sent:
+                        outbox_store.mark_sent(session, row.id, self.clock.now(), None, None)
+            for row, outcome in outcomes:
+                if row not in sent:
+                    self._record(row, outcome)
+        except Exception:  # the database went away: the lease hands the rows out again
+            log.exception("outbox rows of a batch could not be recorded; their leases will hand them out again")
 
     def _deliver(self, row: OutboxMessage, in_doubt: bool) -> None:
         """Deliver one row; an unexpected error (the database went away mid-render) puts only this row back."""

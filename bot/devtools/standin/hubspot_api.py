@@ -44,6 +44,7 @@ class FakeHubSpot(CrmStandin):
         self.custom_properties = {"contacts": {"leadbot_lead_id", "leadbot_routing_reason", "leadbot_first_touch_due"}}
         self._ids = itertools.count(1001)
         self._window: list[float] = []  # when each request of the last ten seconds came
+        self._contacts_by_email: dict[str, dict] = {}
 
     def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
         """An owner (a HubSpot user who can own records); returns its owner `id` (not its `userId`)."""
@@ -217,6 +218,8 @@ class FakeHubSpot(CrmStandin):
         created = {"id": str(next(self._ids)), "properties": dict(properties), "createdAt": now, "updatedAt": now,
                    "archived": False}  # fmt: skip
         self.objects[object_type][created["id"]] = created
+        if object_type == "contacts" and properties.get("email"):
+            self._contacts_by_email[properties["email"].lower()] = created
         for to_type, to_id, type_id in links:
             self.associations.append((object_type, created["id"], to_type, to_id, type_id))
         return created
@@ -249,6 +252,8 @@ class FakeHubSpot(CrmStandin):
 
     def _update(self, object_type: str, found: dict, properties: dict) -> dict:
         found["properties"].update(properties)
+        if object_type == "contacts" and properties.get("email"):
+            self._contacts_by_email[properties["email"].lower()] = found
         found["updatedAt"] = _now_iso()
         return found
 
@@ -322,6 +327,13 @@ class FakeHubSpot(CrmStandin):
         return True
 
     def _find_by(self, object_type: str, name: str, value: str) -> dict | None:
+        if name == "email" and object_type == "contacts":  # looked up by email all the time: keep it cheap
+            found = self._contacts_by_email.get(value.lower())
+            if found is not None and (found["properties"].get("email") or "").lower() == value.lower():
+                return found
+        return self._scan_by(object_type, name, value)
+
+    def _scan_by(self, object_type: str, name: str, value: str) -> dict | None:
         return next(
             (
                 o

@@ -37,6 +37,15 @@ class Condition:
     operator: str  # "=", "!=", "IN"
     values: tuple
 
+    @property
+    def folded(self) -> frozenset:
+        """The values as compared (text case-folded), computed once per query for IN over many records."""
+        cached = self.__dict__.get("_folded")
+        if cached is None:
+            cached = frozenset(_folded(v) for v in self.values)
+            object.__setattr__(self, "_folded", cached)
+        return cached
+
 
 @dataclass(frozen=True)
 class Query:
@@ -111,6 +120,10 @@ def _value(text: str):
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
+def _folded(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _same(a, b) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
@@ -119,6 +132,6 @@ def _same(a, b) -> bool:
 
 def _holds(condition: Condition, actual) -> bool:
     if condition.operator == "IN":
-        return any(_same(actual, v) for v in condition.values)
+        return _folded(actual) in condition.folded
     equal = _same(actual, condition.values[0])
     return equal if condition.operator == "=" else not equal
