@@ -4,6 +4,7 @@
     python bench/intake_latency.py --existing 100000 --leads 1000
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/intake_latency.py ...
     python bench/intake_latency.py --crm hubspot      # the same, writing back to a HubSpot stand-in
+    python bench/intake_latency.py --crm hubspot --worker   # serve --no-sweep + a worker, as in the Procfile
 
 It seeds the database with `--existing` leads (with their activity), starts `leadbot serve` as its
 own process pointed at a fake Slack Web API in this process, then:
@@ -147,6 +148,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput phase")
     parser.add_argument("--port", type=int, default=0, help="port for leadbot serve (0: pick one)")
     parser.add_argument("--crm", choices=["hubspot", "salesforce"], help="write back to this CRM's stand-in")
+    parser.add_argument(
+        "--worker", action="store_true", help="the Procfile layout: `serve --no-sweep` plus a `leadbot worker`"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="leadbot-bench-"))
@@ -177,13 +181,20 @@ def main() -> None:
         "PORT": str(port),
         **crm_env,
     }
+    serve = [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"],
+        serve + (["--no-sweep"] if args.worker else []),
         env=env,
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    worker = (
+        subprocess.Popen([sys.executable, "-m", "bot.runtime.cli", "worker"], env=env, cwd=workdir,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.worker
+        else None
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     try:
@@ -230,14 +241,18 @@ def main() -> None:
         delivered = time.perf_counter() - t0
         crm_written = _crm_records(crm)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in (server, worker):
+            if process:
+                process.terminate()
+                process.wait(timeout=10)
         slack.stop()
         if crm:
             crm.standin.stop()
 
     kind = database_url.split(":")[0]
     print(f"database: {kind}, {args.existing:,} leads already stored (seeded in {seeded_in:.1f}s)")
+    if args.worker:
+        print("layout: leadbot serve --no-sweep + leadbot worker (the CRM sender runs in the worker)")
     if crm:
         print(f"CRM: {crm.label} stand-in; {crm_written} records written back by the end of the run")
     print(

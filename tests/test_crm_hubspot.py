@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from urllib.parse import unquote
 
@@ -10,8 +11,10 @@ import pytest
 import yaml
 from sqlmodel import select
 
+from bot.core.settings import Settings
 from bot.devtools.standin.hubspot_api import FakeHubSpot
 from bot.devtools.standin.requests import post
+from bot.runtime.app import build_leadbot
 from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import read_session, write_session
@@ -473,6 +476,30 @@ def test_an_sdr_hubspot_does_not_know_is_named_to_the_managers_and_the_lead_is_n
     )
     assert "UNMAPPED_OWNER" in notice["text"] and "Sam Rivera is not a HubSpot owner" in notice["text"]
     assert f"lead #{body['id']}" in notice["text"]
+
+
+def test_a_server_beside_workers_leaves_the_crm_writes_to_them(database_url, fake_slack, clock, hubspot):
+    """`serve --no-sweep` (the Procfile's web process) answers intake and sends DMs; `leadbot worker` writes the CRM."""
+    settings = {"hubspot_access_token": TOKEN, "hubspot_api_url": hubspot.url}
+    web, server = start_bot(database_url, fake_slack, clock, crm_config(), crm=False, **settings)
+    worker = None
+    try:
+        bot = RunningBot(web, server.url, fake_slack, clock)
+        _, body = bot.post_lead(LEAD)
+        bot.alert_for(body["id"])  # the DM went out from the web process
+        worker_started = time.time()
+        worker = build_leadbot(Settings(database_url=database_url, slack_bot_token=fake_slack.bot_token,
+                                        slack_api_url=fake_slack.base_url, **settings),
+                               crm_config(), clock=clock, relay_poll_every=0.05)  # fmt: skip
+        worker.start(sweep=True)
+        record = contact(hubspot)
+        assert record["properties"]["hubspot_owner_id"] == owner_id(hubspot, "U0SDR1")
+        assert all(r.received_at >= worker_started for r in hubspot.requests)  # none from the web process
+    finally:
+        if worker:
+            worker.stop()
+            worker.engine.dispose()
+        stop_bot(web, server)
 
 
 def test_with_no_crm_configured_nothing_is_queued_for_one(bot):

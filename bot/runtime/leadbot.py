@@ -31,10 +31,12 @@ class Leadbot:
     jobs: BackgroundJobs | None = None
     crm_relay: OutboxRelay | None = None  # writes to the CRM, apart from Slack's so neither waits on the other
 
-    def start(self, *, sweep: bool = False) -> None:
-        """Start the outbox relay, and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up)."""
+    def start(self, *, sweep: bool = False, crm: bool = True) -> None:
+        """Start the outbox relay, the CRM sender unless `crm` is off (a `serve --no-sweep` beside workers leaves
+        it to them, so intake never shares its process with CRM calls), and with `sweep` the background jobs
+        (the SLA sweep, the rollup, the clean-up)."""
         self.relay.start()
-        if self.crm_relay:
+        if self.crm_relay and crm:
             self.crm_relay.start()
         if sweep:
             self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
@@ -45,4 +47,4 @@ class Leadbot:
             self.jobs.stop()
         self.relay.stop()
         if self.crm_relay:
-            self.crm_relay.stop()
+            self.crm_relay.stop()  # (a relay never started stops at once)
