@@ -14,17 +14,32 @@ goes one by one and looks before it creates.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
 
 from bot.crm.changes import Change
-from bot.crm.records import CrmBusy, CrmError, CrmRecord, CrmRefused, CrmUnavailable, RecordUpdate
+from bot.crm.records import CrmBusy, CrmConnector, CrmError, CrmRecord, CrmRefused, CrmUnavailable, RecordUpdate
 from bot.delivery.relay import Outcome, TryAgain
 from store import leads as lead_store
 from store.db import read_session
 from store.models import Lead, OutboxMessage
 
-if TYPE_CHECKING:
-    from bot.crm.target import CrmTarget
+
+class CrmTarget(Protocol):
+    """What a batch needs of the CRM target (bot/crm/target.py), which calls in here."""
+
+    engine: Engine
+    connector: CrmConnector
+
+    def owner_update(self, lead: Lead, data: dict) -> RecordUpdate | None: ...
+
+    def remember_records(self, found: list[tuple[Lead, CrmRecord]]) -> None: ...
+
+    def outcome_of(self, error: Exception | None) -> Outcome: ...
+
+    def pause(self, seconds: float) -> None: ...
+
 
 Item = tuple[OutboxMessage, Lead, RecordUpdate]
 
