@@ -82,22 +82,12 @@ class SalesforceConnector:
         return found
 
     def create_records(self, leads: list[tuple[Lead, RecordUpdate]]) -> list[CrmRecord | CrmError]:
-        """200 Leads a call (sObject Collections), each created or refused on its own."""
-        results: list[CrmRecord | CrmError] = []
-        for start in range(0, len(leads), COLLECTION_SIZE):
-            records = [{"attributes": {"type": "Lead"}, **self._new_lead(lead, update)}
-                       for lead, update in leads[start : start + COLLECTION_SIZE]]  # fmt: skip
-            body = {"allOrNone": False, "records": records}
-            answers = self._call(
-                lambda sf, body=body: sf.restful("composite/sobjects", method="POST", json=body,
-                                                 headers=NO_ASSIGNMENT_RULE)
-            )  # fmt: skip
-            for answer in answers:
-                ok = answer.get("success")
-                results.append(
-                    CrmRecord(answer["id"], "Lead") if ok else _item_error((answer.get("errors") or [{}])[0])
-                )
-        return results
+        """Leads created through sObject Collections, each created or refused on its own."""
+        records = [{"attributes": {"type": "Lead"}, **self._new_lead(lead, update)} for lead, update in leads]
+        return [
+            CrmRecord(answer["id"], "Lead") if answer.get("success") else _item_error(answer)
+            for answer in self._collection("POST", records)
+        ]
 
     def create_record(self, lead: Lead, update: RecordUpdate) -> CrmRecord:
         fields = self._new_lead(lead, update)
@@ -126,20 +116,20 @@ class SalesforceConnector:
             self._call(lambda sf: sf.restful(path, method="PATCH", json=fields, headers=NO_ASSIGNMENT_RULE))
 
     def update_records(self, updates: list[tuple[CrmRecord, RecordUpdate]]) -> list[CrmError | None]:
-        """Owner / status updates, 200 records a call (sObject Collections), each succeeding or failing alone."""
-        results: list[CrmError | None] = []
-        for start in range(0, len(updates), COLLECTION_SIZE):
-            chunk = updates[start : start + COLLECTION_SIZE]
-            records = [{"attributes": {"type": r.type}, "id": r.id, **self._fields(u, r.type)} for r, u in chunk]
-            body = {"allOrNone": False, "records": records}
-            answers = self._call(
-                lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body,
+        """Owner / status updates through sObject Collections, each succeeding or failing alone."""
+        records = [{"attributes": {"type": r.type}, "id": r.id, **self._fields(u, r.type)} for r, u in updates]
+        return [None if answer.get("success") else _item_error(answer) for answer in self._collection("PATCH", records)]
+
+    def _collection(self, method: str, records: list[dict]) -> list[dict]:
+        """sObject Collections, 200 records a call (allOrNone off): one answer per record, in order."""
+        answers: list[dict] = []
+        for start in range(0, len(records), COLLECTION_SIZE):
+            body = {"allOrNone": False, "records": records[start : start + COLLECTION_SIZE]}
+            answers += self._call(
+                lambda sf, body=body: sf.restful("composite/sobjects", method=method, json=body,
                                                  headers=NO_ASSIGNMENT_RULE)
             )  # fmt: skip
-            for answer in answers:
-                error = (answer.get("errors") or [{}])[0]
-                results.append(None if answer.get("success") else _item_error(error))
-        return results
+        return answers
 
     def _fields(self, update: RecordUpdate, sobject: str) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -330,7 +320,8 @@ def _error_for(status: int, content: Any) -> Exception:
     return CrmRefused(code, message)
 
 
-def _item_error(error: dict) -> CrmError:
+def _item_error(answer: dict) -> CrmError:
     """One record's failure in an sObject Collections answer (its code is `statusCode` there)."""
+    error = (answer.get("errors") or [{}])[0]
     code = str(error.get("statusCode") or error.get("errorCode") or "UNKNOWN")
     return _error_for(400, [{"errorCode": code, "message": error.get("message") or code}])

@@ -184,8 +184,9 @@ class OutboxRelay:
                 with write_session(self.engine) as session:
                     for row in sent:
                         outbox_store.mark_sent(session, row.id, self.clock.now(), None, None)
+            sent_ids = {row.id for row in sent}
             for row, outcome in outcomes:
-                if row not in sent:
+                if row.id not in sent_ids:
                     self._record(row, outcome)
         except Exception:  # the database went away: the lease hands the rows out again
             log.exception("outbox rows of a batch could not be recorded; their leases will hand them out again")

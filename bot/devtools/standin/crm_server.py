@@ -25,6 +25,20 @@ class CrmRequest:
     received_at: float = field(default_factory=time.time)
 
 
+def wait_under(cond: threading.Condition, predicate, timeout: float, who: str):
+    """Until predicate() is truthy, checked under `cond` each time a stand-in notifies it (after each request)."""
+    deadline = time.monotonic() + timeout
+    with cond:
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{who} did not see what the test waited for")
+            cond.wait(remaining)
+
+
 class CrmStandin:
     """Start with `start()`, point the vendor's client at `url`, `stop()` at the end."""
 
@@ -76,16 +90,7 @@ class CrmStandin:
         return failure[1], dict(failure[2])
 
     def wait_for(self, predicate, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"the {self.name} stand-in did not see what the test waited for")
-                self._cond.wait(remaining)
+        return wait_under(self._cond, predicate, timeout, f"the {self.name} stand-in")
 
     # -- one request ----------------------------------------------------------------------------------
     def respond(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict, Any]:

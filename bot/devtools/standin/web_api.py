@@ -20,6 +20,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from bot.devtools.standin.block_checks import block_problems
+from bot.devtools.standin.crm_server import wait_under
 from bot.devtools.standin.http_handler import StandinRequestHandler
 
 BOT_USER_ID = "U0LEADBOT"
@@ -124,16 +125,7 @@ class FakeSlack:
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Wait until predicate() is truthy (checked after every call the stand-in answers)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the fake Slack did not see what the test waited for")
-                self._cond.wait(remaining)
+        return wait_under(self._cond, predicate, timeout, "the fake Slack")
 
     # -- the API ---------------------------------------------------------------------------------
     def _next_ts(self) -> str:
