@@ -48,10 +48,15 @@ BACKGROUND_PER_CLAIM = 2
 
 
 def claim_due(
-    session: Session, now: datetime, lease: timedelta, limit: int, targets: list[str] | None = None
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    targets: list[str] | None = None,
+    background: bool = True,
 ) -> list[Claimed]:
     """Due rows (for these targets), messages before background work, oldest first, leased to this caller
-    so no other relay sends them meanwhile.
+    so no other relay sends them meanwhile. Without `background`, messages only (a web process beside workers).
 
     A row waits while an earlier row for the same lead and target is unsent: a message update must never
     overtake the post it updates, and one target's outage never holds back another's rows.
@@ -68,14 +73,14 @@ def claim_due(
         )
     )
 
-    def due(background: bool, count: int):
+    def due(in_background: bool, count: int):
         query = (
             select(OutboxMessage)
             .where(
                 col(OutboxMessage.sent_at).is_(None),
                 ~col(OutboxMessage.failed),
                 col(OutboxMessage.next_attempt_at) <= now,
-                col(OutboxMessage.background) == background,
+                col(OutboxMessage.background) == in_background,
                 ~blocked,
                 *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
             )
@@ -87,7 +92,7 @@ def claim_due(
         return list(session.exec(query).all())
 
     rows = due(False, limit)
-    if len(rows) < limit:
+    if background and len(rows) < limit:
         # A few background rows a claim: a message that arrives meanwhile waits for two of them at most.
         rows += due(True, min(limit - len(rows), BACKGROUND_PER_CLAIM))
     claimed = []

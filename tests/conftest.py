@@ -262,7 +262,7 @@ def start_bot(
     config: Config | None = None,
     sweep: bool = False,
     slack_api_url: str | None = None,
-    crm: bool = True,
+    background: bool = True,
     **more_settings,
 ):
     settings = Settings(
@@ -275,7 +275,7 @@ def start_bot(
         **more_settings,
     )
     leadbot = build_leadbot(settings, config or make_config(), clock=clock, relay_poll_every=0.05)
-    leadbot.start(sweep=sweep, crm=crm)
+    leadbot.start(sweep=sweep, background=background)
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
     return leadbot, server
 

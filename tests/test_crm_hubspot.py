@@ -481,7 +481,7 @@ def test_an_sdr_hubspot_does_not_know_is_named_to_the_managers_and_the_lead_is_n
 def test_a_server_beside_workers_leaves_the_crm_writes_to_them(database_url, fake_slack, clock, hubspot):
     """`serve --no-sweep` (the Procfile's web process) answers intake and sends DMs; `leadbot worker` writes the CRM."""
     settings = {"hubspot_access_token": TOKEN, "hubspot_api_url": hubspot.url}
-    web, server = start_bot(database_url, fake_slack, clock, crm_config(), crm=False, **settings)
+    web, server = start_bot(database_url, fake_slack, clock, crm_config(), background=False, **settings)
     worker = None
     try:
         bot = RunningBot(web, server.url, fake_slack, clock)

@@ -299,3 +299,21 @@ def test_background_work_is_claimed_after_every_due_message_and_blocks_no_later_
     assert first == [("chat.update", False), ("chat.postMessage", False)]
     # Then background work, two rows a claim, so a message arriving meanwhile waits for two at most.
     assert later == [[("views.publish", True)] * 2, [("views.publish", True), ("chat.update", True)], []]
+
+
+def test_a_relay_told_to_leave_background_work_claims_only_messages(engine, clock):
+    """`serve --no-sweep` beside workers: its relay sends due messages; refreshes and redraws are the workers'."""
+    now, lease = clock.now(), timedelta(minutes=3)
+    with write_session(engine) as session:
+        outbox_store.enqueue_once(session, target="slack", method="views.publish", payload={}, now=now, ref="home:U1")
+        outbox_store.enqueue(session, target="slack", method="chat.postMessage", payload={}, now=now)
+
+    with write_session(engine) as session:
+        web = [c.row.method for c in outbox_store.claim_due(session, now, lease, 10, background=False)]
+    with write_session(engine) as session:
+        web_again = outbox_store.claim_due(session, now, lease, 10, background=False)
+    with write_session(engine) as session:
+        worker = [c.row.method for c in outbox_store.claim_due(session, now, lease, 10)]
+
+    assert web == ["chat.postMessage"] and web_again == []
+    assert worker == ["views.publish"]

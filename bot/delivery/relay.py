@@ -106,6 +106,7 @@ class OutboxRelay:
         # not let another worker of the same process send the row a second time.
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
+        self.take_background = True  # off in a web process beside workers: only due messages here
 
     # -- running in the background -------------------------------------------------------------
     def start(self) -> None:
@@ -148,7 +149,9 @@ class OutboxRelay:
             return 0
         with self._in_flight_lock:
             with write_session(self.engine) as session:
-                claimed = outbox_store.claim_due(session, now, LEASE, self.batch, targets=targets)
+                claimed = outbox_store.claim_due(
+                    session, now, LEASE, self.batch, targets=targets, background=self.take_background
+                )
             mine = [c for c in claimed if c.row.id not in self._in_flight]
             self._in_flight.update(c.row.id for c in mine)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.

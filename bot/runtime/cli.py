@@ -121,7 +121,7 @@ def cmd_serve(settings: Settings, args) -> int:
         except (SlackClientError, OSError) as exc:
             return _fail(f"Socket Mode could not connect: {exc}")
         logging.info("Socket Mode connected; Slack events arrive over the socket, intake stays on HTTP")
-    leadbot.start(sweep=not args.no_sweep, crm=not args.no_sweep)
+    leadbot.start(sweep=not args.no_sweep, background=not args.no_sweep)
     server = make_http_server(leadbot.web, host=args.host, port=settings.port)
     logging.info(
         "Leadbot serving on %s:%s (POST /leads, POST /slack/events, GET /healthz)", args.host, server.effective_port
@@ -283,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server (and Socket Mode when SLACK_APP_TOKEN is set)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument(
-        "--no-sweep", action="store_true", help="leave the SLA sweep and CRM write-back to `leadbot worker` processes"
+        "--no-sweep",
+        action="store_true",
+        help="leave the SLA sweep, CRM write-back and redraws to `leadbot worker` processes",
     )
     serve.set_defaults(run=cmd_serve)
     commands.add_parser("worker", help="run the SLA sweep and the outbox relay alone").set_defaults(run=cmd_worker)

@@ -31,12 +31,15 @@ class Leadbot:
     jobs: BackgroundJobs | None = None
     crm_relay: OutboxRelay | None = None  # writes to the CRM, apart from Slack's so neither waits on the other
 
-    def start(self, *, sweep: bool = False, crm: bool = True) -> None:
-        """Start the outbox relay, the CRM sender unless `crm` is off (a `serve --no-sweep` beside workers leaves
-        it to them, so intake never shares its process with CRM calls), and with `sweep` the background jobs
-        (the SLA sweep, the rollup, the clean-up)."""
+    def start(self, *, sweep: bool = False, background: bool = True) -> None:
+        """Start the outbox relay and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up).
+
+        Without `background` (a `serve --no-sweep` beside workers) this process sends only due messages and
+        leaves CRM writes, App Home refreshes and link redraws to the workers: intake never shares its
+        process with work a CRM brings."""
+        self.relay.take_background = background
         self.relay.start()
-        if self.crm_relay and crm:
+        if self.crm_relay and background:
             self.crm_relay.start()
         if sweep:
             self.jobs = BackgroundJobs(self.engine, self.config, self.clock, metrics=self.metrics)
