@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -286,8 +286,11 @@ def test_later_touches_are_logged_from_the_same_message_and_restart_the_idle_clo
     lead, kinds = _lead(bot, body["id"])
     assert lead.touch_count == 2 and lead.first_touch_via == "call" and lead.last_touch_via == "email"
     assert kinds.count("touch") == 2 and kinds.count("stage_changed") == 1
-    assert bot.sweep(timedelta(minutes=60)).outcomes.get("escalated") is None  # 2h30 after arrival, 1h after the touch
-    assert bot.sweep(timedelta(minutes=60)).outcomes["escalated"] == 1
+    # A worked lead is escalated after 2 working days of silence, counted from the latest touch (10:30 Monday).
+    bot.clock.set(datetime(2026, 11, 25, 14, 1, tzinfo=UTC))  # Wednesday 09:01 in New York: 2 days after the first
+    assert bot.sweep().outcomes.get("escalated") is None
+    bot.clock.set(datetime(2026, 11, 25, 15, 30, tzinfo=UTC))  # Wednesday 10:30: 2 days after the second
+    assert bot.sweep().outcomes["escalated"] == 1
 
 
 def test_no_post_about_a_lead_unfurls_its_links(bot):

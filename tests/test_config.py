@@ -200,3 +200,33 @@ def test_business_hours_as_yaml_writes_them(tmp_path):
     config = load_config(_write(tmp_path, text))
     hours = config.sla.business_hours
     assert (hours.open.isoformat(), hours.close.isoformat(), hours.holidays) == ("08:30:00", "17:00:00", "US")
+
+
+@pytest.mark.parametrize(
+    ("stages", "problem"),
+    [
+        ({"won": {"escalate_after": "2h"}}, "sla.stages.won"),
+        ({"engaged": {"escalate_after": "soon"}}, "'soon' is not an idle limit: write e.g. 2h, 1d, 2bd"),
+        ({"engaged": {"reassign_after": "0bd"}}, "'0bd' is not an idle limit"),
+        ({"engaged": {"escalate_afer": "2h"}}, "escalate_afer"),
+    ],
+    ids=["unknown-stage", "bad-limit", "zero-days", "typo"],
+)
+def test_bad_idle_limits_per_stage_are_named(stages, problem):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["sla"]["stages"] = stages
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(data, "leadbot.yml")
+
+
+def test_idle_limits_per_stage_default_to_a_cadence_and_new_keeps_the_playbook():
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["sla"]["stages"] = {"engaged": {"escalate_after": "4h", "reassign_after": "3d"}}
+    sla = parse_config(data, "leadbot.yml").sla
+
+    assert [tuple(map(str, sla.idle_limits(s))) for s in ("new", "attempting_contact", "engaged", "mql")] == [
+        ("2h", "1d"),
+        ("2bd", "None"),
+        ("4h", "3d"),
+        ("2bd", "None"),
+    ]

@@ -18,7 +18,8 @@ def test_the_demo_posts_leads_shows_the_dms_and_the_contacted_click():
     assert "Contacted by @Sam Rivera via Call" in text and "3m 40s after assignment, within the 5m SLA" in text
     assert "stage new → attempting_contact" in text
     assert "→ HTTP 200: no new lead" in text and "came in again via Website" in text
-    assert "The SLA sweep fires" in text and "Escalation: No activity for 2h on Jordan Blake" in text
+    assert "The SLA sweep fires" in text and "Escalation: No activity for 2h 3m on Lee Park" in text
+    assert "Escalation: No activity for 2h 3m on Jordan Blake" not in text  # called 3m 40s in: being worked
     assert "Now owned by @Ana Silva (reassigned from an escalation by Morgan Lee)" in text
     assert "A modal opens: Qualify as SQL, asking for Qualification notes, Need / pain" in text
     assert "@Alex Kim, please accept or reject this SQL from @Ana Silva" in text
@@ -34,7 +35,7 @@ def test_the_demo_with_hubspot_prints_what_hubspot_holds_beside_the_slack_messag
     assert "HubSpot is SIMULATED too" in text and text.count("Meanwhile in HubSpot") == 4
     assert "jordan.blake@northwind.io  owner Sam Rivera  lead status NEW" in text  # after intake
     assert "jordan.blake@northwind.io  owner Sam Rivera  lead status ATTEMPTED_TO_CONTACT" in text  # the call
-    assert "jordan.blake@northwind.io  owner Ana Silva" in text  # the manager's reassignment
+    assert "lee.student@gmail.com  owner Ana Silva" in text  # the manager's reassignment
     assert "call: First touch (call), logged in Slack" in text
     assert "Fabrikam: new business  owner Alex Kim  pipeline default / appointmentscheduled" in text
 

@@ -239,7 +239,9 @@ def test_reject_sends_the_lead_back_to_its_sdr_with_the_reason(bot):
     assert "sent Jordan Blake (Northwind) back (Bad timing): Budget frozen until April" in reply[0]["text"]
     with read_session(bot.engine) as session:
         pending = {t.kind for t in timer_store.pending_for_lead(session, lead_id)}
-    assert pending == {"escalate", "reassign"}  # the SDR's idle clocks run again, the AE's stopped
+    # The SDR's idle clocks run again (an Engaged lead's: escalated after 2 working days, never reassigned),
+    # the AE's stopped.
+    assert pending == {"escalate"}
 
 
 def test_reject_needs_a_reason(bot):

@@ -89,6 +89,13 @@ def test_two_hours_without_activity_escalate_to_managers_with_buttons_once_per_i
     assert _kinds(bot, body["id"]).count("escalated") == 1
 
 
+def _sla_with(**changes) -> dict:
+    return {**yaml.safe_load(MINIMAL_CONFIG)["sla"], **changes}
+
+
+@pytest.mark.parametrize(
+    "bot_config", [make_config(sla=_sla_with(stages={"attempting_contact": {"escalate_after": "2h"}}))]
+)
 def test_activity_restarts_the_idle_clocks(bot):
     _, body = bot.post_lead(LEAD)
     bot.alert_for(body["id"])
@@ -98,6 +105,65 @@ def test_activity_restarts_the_idle_clocks(bot):
 
     assert bot.sweep(HOUR + 59 * MINUTE).fired == 0  # 2h59m after arrival, 1h59m after the touch
     assert bot.sweep(MINUTE).outcomes == {"escalated": 1}
+
+
+def _pending(bot, lead_id: int) -> dict[str, datetime]:
+    with read_session(bot.engine) as session:
+        return {t.kind: t.due_at.astimezone(UTC) for t in timer_store.pending_for_lead(session, lead_id)}
+
+
+def test_a_worked_lead_is_escalated_after_two_working_days_of_silence_and_never_taken_away(bot):
+    """The defaults: a cadence spaces its steps days apart, so 2h / 24h apply to untouched leads only."""
+    _, body = bot.post_lead(LEAD)  # Monday 09:00 in New York
+    bot.alert_for(body["id"])
+    bot.clock.advance(HOUR)
+    bot.click_contacted(body["id"], "U0SDR1")
+    eventually(lambda: _lead(bot, body["id"]).first_touch_at)
+
+    assert set(_pending(bot, body["id"])) == {"escalate"}  # no reassignment timer at all
+    assert bot.sweep(2 * HOUR).fired == 0 and bot.sweep(24 * HOUR).fired == 0  # the playbook's rungs: not here
+    bot.clock.set(datetime(2026, 11, 25, 15, 0, tzinfo=UTC) - MINUTE)  # Wednesday 10:00 in New York, a minute before
+    assert bot.sweep().fired == 0
+    assert bot.sweep(MINUTE).outcomes == {"escalated": 1}
+    assert bot.sweep(7 * 24 * HOUR).fired == 0  # once per idle period, and never reassigned
+    assert _lead(bot, body["id"]).owner_id == "U0SDR1"
+
+
+def test_working_days_skip_the_weekend(bot):
+    bot.clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=UTC))  # Friday 15:00 in New York
+    _, body = bot.post_lead(LEAD)
+    bot.alert_for(body["id"])
+    bot.click_contacted(body["id"], "U0SDR1")
+    eventually(lambda: _lead(bot, body["id"]).first_touch_at)
+
+    assert _pending(bot, body["id"]) == {"escalate": datetime(2026, 12, 1, 20, 0, tzinfo=UTC)}  # Tuesday 15:00
+
+
+@pytest.mark.parametrize(
+    "bot_config",
+    [make_config(sla=_sla_with(stages={"attempting_contact": {"escalate_after": "4h", "reassign_after": "2d"}}))],
+)
+def test_a_stage_can_be_given_its_own_limits_reassignment_included(bot):
+    _, body = bot.post_lead(LEAD)
+    bot.alert_for(body["id"])
+    bot.click_contacted(body["id"], "U0SDR1")
+    eventually(lambda: _lead(bot, body["id"]).first_touch_at)
+
+    assert bot.sweep(3 * HOUR + 59 * MINUTE).fired == 0
+    assert bot.sweep(MINUTE).outcomes == {"escalated": 1}
+    assert bot.sweep(44 * HOUR).outcomes == {"reassigned": 1}
+    assert _lead(bot, body["id"]).owner_id == "U0SDR2"
+
+
+def test_with_business_hours_working_days_count_from_the_next_opening():
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["sla"]["business_hours"] = {"open": "09:00", "close": "17:00", "holidays": "US"}
+    calendar = calendar_for(make_config(**data), "U0SDR1")
+    wednesday_night = datetime(2026, 11, 25, 23, 30, tzinfo=NEW_YORK)  # Thanksgiving and a weekend follow
+
+    due = calendar.add_working_days(wednesday_night, 2)
+
+    assert due == datetime(2026, 12, 1, 9, 0, tzinfo=NEW_YORK)  # from Friday's opening: Monday, Tuesday
 
 
 def test_after_24_hours_the_lead_goes_to_the_next_sdr_and_everyone_is_told(bot):

@@ -63,6 +63,17 @@ class BusinessCalendar:
             day += timedelta(days=1)
         raise ValueError("the business calendar has no open time in the next two years")
 
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The same time of day `days` working days later, counted from the next open moment (a touch made at
+        night counts from the next morning), so a cadence's "2 business days" never ends at night."""
+        begin = self.add(start, timedelta(0)).astimezone(self.tz)
+        day = begin.date()
+        for _ in range(days):
+            day += timedelta(days=1)
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+        return datetime.combine(day, begin.timetz().replace(tzinfo=None), self.tz).astimezone(start.tzinfo)
+
     def is_open(self, moment: datetime) -> bool:
         window = self.window(moment.astimezone(self.tz).date())
         return window is not None and window[0] <= moment.astimezone(UTC) < window[1]
@@ -84,11 +95,25 @@ class BusinessCalendar:
         return total
 
 
+@dataclass(frozen=True)
 class AlwaysOpen:
-    """No business hours configured: clocks run 24/7."""
+    """No business hours configured: clocks run 24/7; working days are Monday to Friday in the team's zone."""
+
+    tz: ZoneInfo = ZoneInfo("UTC")
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         return start + duration
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        local = start.astimezone(self.tz)
+        day = local.date()
+        while day.weekday() >= 5:  # a weekend start counts from Monday, at the same time of day
+            day += timedelta(days=1)
+        for _ in range(days):
+            day += timedelta(days=1)
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+        return datetime.combine(day, local.time(), self.tz).astimezone(start.tzinfo)
 
     def is_open(self, moment: datetime) -> bool:
         return True

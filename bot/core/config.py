@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 from pydantic import (
+    BeforeValidator,
     Field,
     ValidationError,
     field_validator,
@@ -32,6 +33,7 @@ from bot.core.config_types import (
     TimeZoneName,
     check_timezone,
 )
+from bot.core.durations import IdleLimit, parse_idle_limit
 
 
 class ConfigError(Exception):
@@ -84,6 +86,18 @@ class BusinessHoursConfig(StrictModel):
         return self
 
 
+IdleLimitValue = Annotated[IdleLimit | None, BeforeValidator(parse_idle_limit)]
+WORKED_STAGES = ("attempting_contact", "engaged", "mql")
+
+
+class StageIdleLimits(StrictModel):
+    """The idle limits of a lead someone is working: a cadence spaces its steps days apart, so by default
+    managers hear of it after two working days of silence and it is never taken away automatically."""
+
+    escalate_after: IdleLimitValue = IdleLimit(business_days=2)
+    reassign_after: IdleLimitValue = None
+
+
 class SlaConfig(StrictModel):
     first_touch: Duration = timedelta(minutes=15)
     first_touch_hot: Duration = timedelta(minutes=5)
@@ -94,9 +108,18 @@ class SlaConfig(StrictModel):
     # A reminder when this share of the first-touch (and AE response) time has passed; null for none.
     reminder_at: Annotated[float, Field(gt=0, lt=1)] | None = 0.8
     business_hours: BusinessHoursConfig | None = None
+    # escalate_after / reassign_after above are a New (untouched) lead's; these, a worked lead's, by stage.
+    stages: dict[Literal["attempting_contact", "engaged", "mql"], StageIdleLimits] = {}
 
     def first_touch_for(self, hot: bool) -> timedelta:
         return self.first_touch_hot if hot else self.first_touch
+
+    def idle_limits(self, stage: str) -> tuple[IdleLimit | None, IdleLimit | None]:
+        """(escalate after, reassign after) for a lead in `stage`; None: never."""
+        if stage not in WORKED_STAGES:
+            return IdleLimit(duration=self.escalate_after), IdleLimit(duration=self.reassign_after)
+        limits = self.stages.get(stage) or StageIdleLimits()
+        return limits.escalate_after, limits.reassign_after
 
 
 class SchedulerConfig(StrictModel):

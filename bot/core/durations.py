@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -36,3 +37,33 @@ def format_config_duration(delta: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+_BUSINESS_DAYS = re.compile(r"^\s*(\d+)\s*bd\s*$")
+
+
+@dataclass(frozen=True)
+class IdleLimit:
+    """How long a lead may sit with no activity before a rung fires: a duration of (business) time, or a
+    number of working days (a cadence's "2 business days"); `never` is None where the config allows it."""
+
+    duration: timedelta | None = None
+    business_days: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.business_days}bd" if self.business_days else format_config_duration(self.duration)
+
+
+def parse_idle_limit(value: object) -> IdleLimit | None:
+    """`2h`, `1d`, `2bd` (two working days, at the same time of day) or `never`."""
+    if value is None or isinstance(value, IdleLimit):
+        return value
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return None
+    match = _BUSINESS_DAYS.match(value) if isinstance(value, str) else None
+    if match and int(match.group(1)) > 0:
+        return IdleLimit(business_days=int(match.group(1)))
+    try:
+        return IdleLimit(duration=parse_duration(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an idle limit: write e.g. 2h, 1d, 2bd (working days) or never") from None

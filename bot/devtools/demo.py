@@ -189,7 +189,7 @@ def _run(workdir: Path, out: Callable[[str], None], crm_system: str | None) -> i
         _a_refusal_then_the_first_touch(demo, first, *alerts[first])
         demo.show_crm()
         _the_same_person_again(demo, alerts[first][1])
-        _two_hours_later(demo, first)
+        _two_hours_later(demo, untouched=max(alerts), worked=first)
         demo.show_crm()
         _qualify_and_accept(demo, *alerts[2])
         demo.show_crm()
@@ -258,14 +258,19 @@ def _the_same_person_again(demo: DemoSession, alert: dict) -> None:
     demo.show(notice[-1])
 
 
-def _two_hours_later(demo: DemoSession, escalated: int) -> None:
+def _two_hours_later(demo: DemoSession, untouched: int, worked: int) -> None:
     demo.clock.advance(timedelta(hours=2))
     result = sweep(demo.leadbot.engine, demo.config, demo.clock.now())
     demo.out(
         f"\n── Two hours pass (the demo's clock jumps). The SLA sweep fires {result.fired} timers: "
         + ", ".join(f"{n} {what}" for what, n in sorted(result.outcomes.items()))
     )
-    demo.out("   Managers see this in the escalations channel:")
+    demo.out(
+        f"   Lead #{worked} is being worked (a call logged), so nobody is bothered about it: a worked lead is "
+        "escalated only after 2 working days of silence (sla.stages)."
+    )
+    escalated = untouched
+    demo.out(f"   Lead #{escalated} was never touched. Managers see this in the escalations channel:")
     # That lead's escalation: the relay keeps each lead's messages in order, not the leads' order.
     channel = demo.config.channels.escalations
     escalation = demo.standin.wait_for(

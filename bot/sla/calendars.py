@@ -14,7 +14,7 @@ def calendar_for(config: Config, member_id: str | None) -> BusinessCalendar | Al
     """Whose clock: the business hours in the rep's time zone, else the configured or team zone."""
     hours = config.sla.business_hours
     if hours is None:
-        return AlwaysOpen()
+        return AlwaysOpen(ZoneInfo(config.timezone))
     member = config.member(member_id) if member_id else None
     zone = hours.timezone or (member.timezone if member and member.timezone else None) or config.timezone
     return _calendar(hours, zone)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.core.config import Config
+from bot.core.durations import IdleLimit
 from bot.sla.calendars import calendar_for
 from store import timers as timer_store
 from store.models import Lead, Stage, TimerKind
@@ -70,11 +71,21 @@ def stop_ae_response_clock(session: Session, lead: Lead) -> None:
 
 
 def _idle_deadlines(lead: Lead, config: Config, now: datetime, calendar) -> dict[str, datetime]:
+    """The idle rungs of the lead's stage: New's 2h / 24h by default, a worked stage's own (sla.stages)."""
     since = lead.last_activity_at or now
-    return {
-        TimerKind.ESCALATE: calendar.add(since, config.sla.escalate_after),
-        TimerKind.REASSIGN: calendar.add(since, config.sla.reassign_after),
-    }
+    escalate, reassign = config.sla.idle_limits(lead.stage)
+    due = {}
+    if escalate is not None:
+        due[TimerKind.ESCALATE] = _after(calendar, since, escalate)
+    if reassign is not None:
+        due[TimerKind.REASSIGN] = _after(calendar, since, reassign)
+    return due
+
+
+def _after(calendar, since: datetime, limit: IdleLimit) -> datetime:
+    if limit.business_days:
+        return calendar.add_working_days(since, limit.business_days)
+    return calendar.add(since, limit.duration)
 
 
 def _schedule(session: Session, lead: Lead, due: dict[str, datetime], now: datetime) -> None:
