@@ -5,6 +5,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/intake_latency.py ...
     python bench/intake_latency.py --crm hubspot      # the same, writing back to a HubSpot stand-in
     python bench/intake_latency.py --crm hubspot --worker   # serve --no-sweep + a worker, as in the Procfile
+    python bench/intake_latency.py --crm hubspot --worker --pin   # ... with the web process on a core of its own
 
 It seeds the database with `--existing` leads (with their activity), starts `leadbot serve` as its
 own process pointed at a fake Slack Web API in this process, then:
@@ -14,6 +15,10 @@ own process pointed at a fake Slack Web API in this process, then:
      time answering is reported apart.
   2. posts `--leads` more from `--clients` concurrent clients and reports leads per second, counted
      until every DM has reached the fake Slack.
+
+The CRM stand-in runs in a process of its own (a real CRM is another machine). `--pin` gives the web
+process CPU 0 and everything else (clients, fake Slack, worker, CRM stand-in) CPU 1, as separate dynos
+would: the same pinning for runs with and without a CRM, so they compare like for like.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import secrets
@@ -36,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.devtools.demo_crm import start_demo_crm
+from bot.devtools.demo_crm import LABELS, start_demo_crm
 from bot.devtools.standin.processes import free_port, wait_healthy
 from bot.devtools.standin.web_api import FakeSlack
 from store import leads as lead_store
@@ -134,11 +140,36 @@ def dm_arrivals(slack: FakeSlack) -> dict[int, tuple[float, float]]:
     return arrivals
 
 
-def _crm_records(crm) -> int:
-    """Records the CRM stand-in holds (the write-back runs beside intake; not waited for)."""
-    if crm is None:
-        return 0
-    return len(crm.standin.records("contacts" if crm.system == "hubspot" else "Lead"))
+def _serve_crm(system: str, workdir: Path, members: dict[str, str], pipe) -> None:
+    """Child process: the CRM stand-in; sends its settings, answers "count" with the records it holds."""
+    crm = start_demo_crm(system, workdir, members)
+    pipe.send(crm.settings)
+    while pipe.recv() == "count":
+        pipe.send(len(crm.standin.records("contacts" if system == "hubspot" else "Lead")))
+    crm.standin.stop()
+
+
+class CrmProcess:
+    """The CRM stand-in in its own process, so its CPU is not counted in the benchmark process's."""
+
+    def __init__(self, system: str, workdir: Path, members: dict[str, str], cpus: set[int] | None) -> None:
+        self.system = system
+        self.pipe, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_serve_crm, args=(system, workdir, members, child), daemon=True
+        )
+        self.process.start()
+        if cpus:
+            os.sched_setaffinity(self.process.pid, cpus)
+        self.settings = self.pipe.recv()
+
+    def records(self) -> int:
+        self.pipe.send("count")
+        return self.pipe.recv()
+
+    def stop(self) -> None:
+        self.pipe.send("stop")
+        self.process.join(timeout=10)
 
 
 def main() -> None:
@@ -151,7 +182,11 @@ def main() -> None:
     parser.add_argument(
         "--worker", action="store_true", help="the Procfile layout: `serve --no-sweep` plus a `leadbot worker`"
     )
+    parser.add_argument("--pin", action="store_true", help="web process on CPU 0, everything else on CPU 1")
     args = parser.parse_args()
+    web_cpus, other_cpus = ({0}, {1}) if args.pin else (None, None)
+    if other_cpus:
+        os.sched_setaffinity(0, other_cpus)
 
     workdir = Path(tempfile.mkdtemp(prefix="leadbot-bench-"))
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
@@ -159,14 +194,14 @@ def main() -> None:
     seed(database_url, args.existing)
     seeded_in = time.perf_counter() - started
 
-    slack = FakeSlack(bot_token="xoxb-bench").start()
     config, crm_env, crm = yaml.safe_load(CONFIG), {}, None
     if args.crm:
         for member in config["team"]:
             member["email"] = f"{member['slack_id'].lower()}@acme.test"
-        crm = start_demo_crm(args.crm, workdir, {m["email"]: m["name"] for m in config["team"]})
+        crm = CrmProcess(args.crm, workdir, {m["email"]: m["name"] for m in config["team"]}, other_cpus)
         config["crm"] = {"system": args.crm, "hubspot": {"portal_id": "4410000"}}  # links: one DM redraw a lead
         crm_env = {name.upper(): value for name, value in crm.settings.items()}
+    slack = FakeSlack(bot_token="xoxb-bench").start()  # after the fork above: a child gets no copy of its threads
     (workdir / "leadbot.yml").write_text(yaml.safe_dump(config))
     token = secrets.token_urlsafe(16)
     port = args.port or free_port()
@@ -195,6 +230,8 @@ def main() -> None:
         if args.worker
         else None
     )  # fmt: skip
+    if web_cpus:
+        os.sched_setaffinity(server.pid, web_cpus)  # the worker inherited CPU 1 from this process
     url = f"http://127.0.0.1:{port}"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     try:
@@ -239,7 +276,7 @@ def main() -> None:
         delivered_by_then = dms_sent(slack) - before
         slack.wait_for(lambda: dms_sent(slack) >= before + args.leads, timeout=120)
         delivered = time.perf_counter() - t0
-        crm_written = _crm_records(crm)
+        crm_written = crm.records() if crm else 0
     finally:
         for process in (server, worker):
             if process:
@@ -247,14 +284,19 @@ def main() -> None:
                 process.wait(timeout=10)
         slack.stop()
         if crm:
-            crm.standin.stop()
+            crm.stop()
 
     kind = database_url.split(":")[0]
     print(f"database: {kind}, {args.existing:,} leads already stored (seeded in {seeded_in:.1f}s)")
+    if args.pin:
+        print("pinned: leadbot serve on CPU 0; clients, fake Slack, worker and CRM stand-in on CPU 1")
     if args.worker:
         print("layout: leadbot serve --no-sweep + leadbot worker (the CRM sender runs in the worker)")
     if crm:
-        print(f"CRM: {crm.label} stand-in; {crm_written} records written back by the end of the run")
+        print(
+            f"CRM: {LABELS[crm.system]} stand-in (own process); "
+            f"{crm_written} records written back by the end of the run"
+        )
     print(
         f"sequential, {args.leads} leads: intake-to-DM p50 {statistics.median(to_dm):.1f} ms, "
         f"p99 {percentile(to_dm, 99):.1f} ms, max {max(to_dm):.1f} ms"
