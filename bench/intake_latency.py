@@ -120,6 +120,14 @@ def seed(database_url: str, existing: int) -> None:
     engine.dispose()
 
 
+def cpu_seconds(process: subprocess.Popen | None) -> float:
+    """User + system CPU a process has used so far (Linux /proc), to see where a change's cost lands."""
+    if process is None:
+        return 0.0
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -260,6 +268,7 @@ def main() -> None:
 
         post_lead(-1)  # warm-up: first request pays for imports and connections
         # Phase 1: one at a time, latency.
+        cpu_before = cpu_seconds(server), cpu_seconds(worker)
         sequential = [post_lead(i) for i in range(args.leads)]
         slack.wait_for(lambda: dms_sent(slack) >= args.leads + 1, timeout=60)
         arrivals = dm_arrivals(slack)
@@ -276,6 +285,7 @@ def main() -> None:
         delivered_by_then = dms_sent(slack) - before
         slack.wait_for(lambda: dms_sent(slack) >= before + args.leads, timeout=120)
         delivered = time.perf_counter() - t0
+        cpu_web, cpu_worker = cpu_seconds(server) - cpu_before[0], cpu_seconds(worker) - cpu_before[1]
         crm_written = crm.records() if crm else 0
     finally:
         for process in (server, worker):
@@ -305,6 +315,11 @@ def main() -> None:
         f"    HTTP 201 p50 {statistics.median(to_201):.1f} ms, p99 {percentile(to_201, 99):.1f} ms; "
         f"fake Slack's own time per DM (apart) p50 {statistics.median(slack_ms):.2f} ms, "
         f"p99 {percentile(slack_ms, 99):.2f} ms"
+    )
+    per_lead = 1000 / (2 * args.leads)
+    print(
+        f"CPU per lead (both phases): web process {cpu_web * per_lead:.1f} ms"
+        + (f", worker {cpu_worker * per_lead:.1f} ms" if worker else "")
     )
     print(
         f"concurrent, {args.leads} leads from {args.clients} clients: {args.leads / accepted:.0f} leads/s accepted "
