@@ -1,4 +1,4 @@
-"""The HTTP endpoints: Slack's request URL, lead intake (JSON, HubSpot, Salesforce), health and metrics.
+"""The HTTP endpoints: Slack's request URL, lead intake (JSON, HubSpot, Salesforce), touches, health and metrics.
 
 Each parses its request once, calls a rule in `bot`, and answers with a status and a JSON body; the
 app factory (bot.runtime.app) registers them on the Flask app.
@@ -23,6 +23,7 @@ from bot.intake.accept import InvalidLead, accept_lead, parse_lead, shape_proble
 from bot.intake.crm_webhooks import from_hubspot, from_salesforce, hubspot_signature_ok
 from bot.reports.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.reports.metrics import outbox_health
+from handlers.touch_routes import register_touch_routes
 
 if TYPE_CHECKING:
     from bot.runtime.leadbot import Leadbot
@@ -37,6 +38,7 @@ def register_routes(web: Flask, leadbot: Leadbot) -> None:
     if leadbot.settings.slack_signing_secret:
         _slack_route(web, leadbot, SignatureVerifier(leadbot.settings.slack_signing_secret))
     _intake_routes(web, leadbot)
+    register_touch_routes(web, leadbot, lambda header: _bearer_token_ok(header, leadbot.settings.intake_token))
     _operator_routes(web, leadbot)
     _error_answers(web)
 
@@ -55,7 +57,9 @@ def _slack_route(web: Flask, leadbot: Leadbot, verifier: SignatureVerifier) -> N
             return jsonify(error="invalid_request", detail="bad, missing or stale Slack signature"), 401
         try:
             bolt_request = to_bolt_request(request)
-        except (ValueError, RecursionError):
+        # Bolt reads ids out of the body as it builds the request: a field of the wrong type (a `user` that is
+        # `true`) raises TypeError or AttributeError there, which is a bad payload, not a server fault.
+        except (ValueError, RecursionError, TypeError, AttributeError, KeyError):
             return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400
         return to_flask_response(leadbot.bolt.dispatch(bolt_request))
 
