@@ -7,11 +7,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from typing import Any
 
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import Column, DateTime, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Field, Session, create_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///leadbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -39,6 +40,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Any:
+    """A table field holding an aware UTC time (see UTCDateTime)."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,6 +17,20 @@ def find_open_by_email(session: Session, email_norm: str) -> Lead | None:
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
+def find_lead_id(session: Session, *, email: str | None = None, crm_id: str | None = None) -> int | None:
+    """The lead of this address or CRM record: the open one if any, else the latest (a touch on a closed lead
+    is still logged). A CRM id matches the record Leadbot wrote or the one the lead came from."""
+    if email:
+        where = col(Lead.email_norm) == email.strip().lower()
+    elif crm_id:
+        came_from = [f"{system}:{crm_id}" for system in ("hubspot", "salesforce")]
+        where = (col(Lead.crm_record_id) == crm_id) | col(Lead.external_id).in_(came_from)
+    else:
+        return None
+    query = select(Lead.id).where(where).order_by(col(Lead.is_open).desc(), col(Lead.id).desc()).limit(1)
+    return session.exec(query).first()
+
+
 def get_lead(session: Session, lead_id: int) -> Lead | None:
     return session.get(Lead, lead_id)
 
@@ -92,8 +106,11 @@ def activities(session: Session, lead_id: int) -> list[Activity]:
     return list(session.exec(select(Activity).where(Activity.lead_id == lead_id).order_by(col(Activity.id))).all())
 
 
-def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datetime, number: int) -> bool:
-    """Record touch number `number` on an open lead; the first one is also the first touch.
+def record_touch(
+    session: Session, lead_id: int, actor: str, via: str, at: datetime, number: int, source: str | None = None
+) -> bool:
+    """Record touch number `number` on an open lead; the first one is also the first touch. `source`: where
+    it was logged when not with the Slack button (a CRM, a sequencing tool).
 
     Guarded by the count: a second click on the same menu, a retried delivery or two clicks at once
     find the count moved on and change nothing (False).
@@ -103,13 +120,15 @@ def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datet
         "last_touch_at": at,
         "last_touch_by": actor,
         "last_touch_via": via,
-        "last_activity_at": at,
+        "last_touch_source": source,
+        "last_activity_at": _latest_activity(at),
     }
     if number == 1:
         values |= {
             "first_touch_at": at,
             "first_touch_by": actor,
             "first_touch_via": via,
+            "first_touch_source": source,
             # Only a New lead moves to Attempting Contact: one already Engaged or an SQL keeps its stage.
             "stage": case((col(Lead.stage) == Stage.NEW, Stage.ATTEMPTING_CONTACT), else_=col(Lead.stage)),
         }
@@ -119,6 +138,16 @@ def record_touch(session: Session, lead_id: int, actor: str, via: str, at: datet
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def record_activity(session: Session, lead_id: int, at: datetime) -> None:
+    """Activity that is not the owner's touch (a colleague's call logged in the CRM): the lead is being worked."""
+    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(last_activity_at=_latest_activity(at)))
+
+
+def _latest_activity(at: datetime):
+    # A touch reported late (a CRM syncs minutes after the call) never moves the last activity back.
+    return case((col(Lead.last_activity_at) > at, col(Lead.last_activity_at)), else_=at)
 
 
 def set_message_location(session: Session, lead_id: int, ref: str, channel: str, ts: str) -> None:

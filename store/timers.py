@@ -33,6 +33,14 @@ def cancel(session: Session, lead_id: int, kinds: tuple[str, ...] | None = None)
     return session.exec(query.values(state="cancelled")).rowcount
 
 
+def carry_to_period(session: Session, lead_id: int, kinds: tuple[str, ...], period: int) -> int:
+    """Move these pending timers into a new idle period, so that period's activity does not supersede them."""
+    query = update(Timer).where(
+        col(Timer.lead_id) == lead_id, col(Timer.state) == "pending", col(Timer.kind).in_(kinds)
+    )
+    return session.exec(query.values(period=period)).rowcount
+
+
 # Due timers looked at per claim on PostgreSQL: the first whose lead nobody holds is taken.
 _CANDIDATES = 20
 

@@ -172,6 +172,12 @@ class RunningBot:
         status, raw, _ = post(f"{self.url}/leads", body, headers)
         return status, json.loads(raw) if raw else {}
 
+    def post_json(self, path: str, body: dict | str | bytes, token: str | None = INTAKE_TOKEN) -> tuple[int, dict]:
+        """POST a JSON body to one of Leadbot's endpoints with the intake bearer token (None: without)."""
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        status, raw, _ = post(f"{self.url}{path}", body if isinstance(body, str | bytes) else json.dumps(body), headers)
+        return status, json.loads(raw) if raw else {}
+
     def alert_for(self, lead_id: int) -> dict:
         """The lead's DM as the fake Slack holds it now (waits for it to arrive)."""
 

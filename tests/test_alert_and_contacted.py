@@ -66,7 +66,8 @@ def test_the_owner_gets_a_dm_saying_who_why_and_when(bot):
     # Only controls that make sense for a new lead: the Contacted menu with its four ways, and Disqualify.
     actions = [b for b in alert["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == ["lead.contacted", "lead.disqualify"]
-    assert [o["text"]["text"] for o in actions[0]["elements"][0]["options"]] == ["Call", "Email", "LinkedIn", "Other"]
+    options = [o["text"]["text"] for o in actions[0]["elements"][0]["options"]]
+    assert options == ["Call", "Email", "LinkedIn", "Meeting", "Other"]
     # Where the DM lives is stored, so later changes update it in place.
     lead = eventually(lambda: (lead := _lead(bot, body["id"])[0]).alert_ts and lead)
     assert (lead.alert_channel, lead.alert_ts) == (alert["channel"], alert["ts"])

@@ -297,6 +297,25 @@ def _records_by_lead(bot) -> dict[int, str]:
         return {lead.id: lead.crm_record_id for lead in session.exec(select(Lead)).all()}
 
 
+def test_touches_from_the_touch_api_are_written_back_except_the_crms_own(crm_bot):
+    """A call logged in HubSpot is already there (writing it back would log it twice); one from a dialer is not."""
+    _, body = crm_bot.post_lead(LEAD)
+    crm_bot.alert_for(body["id"])
+    contact(crm_bot.hubspot)
+    settled(crm_bot)
+
+    from_hubspot = {"channel": "call", "by": "sam@acme.test", "source": "hubspot", "external_id": "9001"}
+    from_dialer = {"channel": "call", "by": "sam@acme.test", "source": "Aircall", "external_id": "ac-1"}
+    assert crm_bot.post_json(f"/leads/{body['id']}/touches", from_hubspot)[0] == 201
+    assert crm_bot.post_json(f"/leads/{body['id']}/touches", from_dialer)[0] == 201
+    crm_bot.hubspot.wait_for(lambda: crm_bot.hubspot.records("calls"))
+    settled(crm_bot)
+
+    [call] = crm_bot.hubspot.records("calls")
+    assert call["properties"]["hs_call_title"] == "Touch 2 (call), logged in Aircall"
+    assert call["properties"]["hubspot_owner_id"] == owner_id(crm_bot.hubspot, "U0SDR1")
+
+
 def test_reject_and_disqualify_write_their_status_and_a_note_with_the_reason(crm_bot):
     _, _, handoff = _qualified(crm_bot)
     _press(crm_bot, "U0AE1", handoff, "handoff.reject")

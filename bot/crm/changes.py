@@ -80,8 +80,23 @@ def _owner_facts(lead: Lead, *, by: str) -> dict:
     return {"owner": lead.owner_id, "by": by, "reason": lead.routing_reason, "first_touch_due": due}
 
 
-def touched(session: Session, config: Config, lead: Lead, now: datetime, *, by: str, via: str, number: int) -> None:
-    _queue(session, config, Change.TOUCH, lead, now, by=by, via=via, number=number, at=now.isoformat(), **_state(lead))
+def touched(
+    session: Session,
+    config: Config,
+    lead: Lead,
+    now: datetime,
+    *,
+    by: str,
+    via: str,
+    number: int,
+    at: datetime | None = None,
+    logged_in: str = "Slack",
+) -> None:
+    """A touch made `at` (default now) to log on the record; `number` 0 is a colleague's activity."""
+    _queue(
+        session, config, Change.TOUCH, lead, now, by=by, via=via, number=number, logged_in=logged_in,
+        at=(at or now).isoformat(), **_state(lead),
+    )  # fmt: skip
 
 
 def stage_changed(

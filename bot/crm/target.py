@@ -32,6 +32,7 @@ from bot.crm.together import write_together
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.delivery.relay import Delivered, Outcome, Refused, RetryPolicy, TryAgain
+from bot.lifecycle.codes import where_logged
 from bot.slack.handoff import deal_in_crm_reply
 from store import handoff as handoff_store
 from store import leads as lead_store
@@ -169,10 +170,11 @@ class CrmTarget:
 
     def _log_touch(self, record: CrmRecord, data: dict, look_first: bool) -> None:
         who, via, number = self._name(data["by"]), data["via"], data["number"]
-        which = "First touch" if number == 1 else f"Touch {number}"
+        which = "First touch" if number == 1 else f"Touch {number}" if number else "Activity"
+        where = where_logged(data.get("logged_in"))
         activity = ActivityWrite(
             kind=via,
-            subject=f"{which} ({via}), logged in Slack",
+            subject=f"{which} ({via}), logged {where}",
             body=f"{who} logged a {via} touch with Leadbot.",
             at=datetime.fromisoformat(data["at"]),
             owner_crm_id=self._owner_id(data["by"], required=False),

@@ -9,11 +9,27 @@ class ContactMethod(StrEnum):
     CALL = "call"
     EMAIL = "email"
     LINKEDIN = "linkedin"
+    MEETING = "meeting"
     OTHER = "other"
 
     @property
     def label(self) -> str:
-        return {"call": "Call", "email": "Email", "linkedin": "LinkedIn", "other": "Other"}[self.value]
+        return {"call": "Call", "email": "Email", "linkedin": "LinkedIn", "meeting": "Meeting", "other": "Other"}[
+            self.value
+        ]
+
+
+# Where a touch was logged: the Slack button (no source), a CRM, or a tool named by the touch API's caller.
+_SOURCE_LABELS = {"slack": "Slack", "hubspot": "HubSpot", "salesforce": "Salesforce"}
+
+
+def where_logged(source: str | None) -> str:
+    """ "in Slack", "in HubSpot", "in Outreach", "through the API"."""
+    if not source:
+        return "in Slack"
+    if source.lower() == "api":
+        return "through the API"
+    return f"in {_SOURCE_LABELS.get(source.lower(), source)}"
 
 
 DISQUALIFY_REASONS = {

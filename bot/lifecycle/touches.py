@@ -71,12 +71,7 @@ def log_touch(
             number=number,
             first=first,
             on_behalf_of=lead.owner_id if actor_id != lead.owner_id else None,
-            seconds_to_first_touch=(now - (lead.assigned_at or lead.created_at)).total_seconds() if first else None,
-            business_seconds_to_first_touch=calendar_for(config, lead.owner_id)
-            .elapsed(lead.assigned_at or lead.created_at, now)
-            .total_seconds()
-            if first
-            else None,
+            **(first_touch_facts(config, lead, now) if first else {}),
         )
         if first:
             if was_new:  # a lead already past New (Engaged, an SQL) keeps its stage
@@ -94,3 +89,12 @@ def log_touch(
         delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead_id)
         delivery.refresh_homes(session, [lead.owner_id], now)
         return TouchLogged(lead=lead)
+
+
+def first_touch_facts(config: Config, lead: Lead, at: datetime) -> dict[str, float]:
+    """How long the owner took, in real and in business time, for the reports (a late report never goes below 0)."""
+    since = lead.assigned_at or lead.created_at
+    return {
+        "seconds_to_first_touch": max((at - since).total_seconds(), 0.0),
+        "business_seconds_to_first_touch": calendar_for(config, lead.owner_id).elapsed(since, at).total_seconds(),
+    }

@@ -28,21 +28,22 @@ def first_touch_due(lead: Lead, config: Config, assigned_at: datetime) -> dateti
 def start_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
     """A lead has a new owner: first-touch timers (if untouched) and the idle clocks."""
     calendar = calendar_for(config, lead.owner_id)
-    due = _idle_deadlines(lead, config, now, calendar)
-    if lead.first_touch_at is None and lead.first_touch_due_at is not None:
-        if config.sla.reminder_at is not None:
-            sla = config.sla.first_touch_for(lead.hot)
-            due[TimerKind.FIRST_TOUCH_REMINDER] = calendar.add(lead.assigned_at or now, sla * config.sla.reminder_at)
-        due[TimerKind.FIRST_TOUCH_DUE] = lead.first_touch_due_at
+    due = _idle_deadlines(lead, config, now, calendar) | _first_touch_deadlines(lead, config, now, calendar)
     _schedule(session, lead, due, now)
 
 
 def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
-    """Activity on the lead: a new idle period, so escalation and reassignment count from now."""
+    """Activity on the lead: a new idle period, so escalation and reassignment count from now.
+
+    Activity that is not the owner's first touch (a colleague's call) leaves the first-touch clock running:
+    its rungs still pending move into the new period (one already fired stays fired).
+    """
     timer_store.cancel(session, lead.id, TimerKind.IDLE)
     lead.idle_period += 1
     lead.last_activity_at = now
     session.add(lead)
+    if lead.first_touch_at is None:
+        timer_store.carry_to_period(session, lead.id, TimerKind.FIRST_TOUCH, lead.idle_period)
     if lead.stage == Stage.SQL:  # an SQL waits on its AE's clock; the SDR's idle clocks start again on Reject
         return
     _schedule(session, lead, _idle_deadlines(lead, config, now, calendar_for(config, lead.owner_id)), now)
@@ -68,6 +69,17 @@ def start_ae_response_clock(session: Session, lead: Lead, config: Config, now: d
 
 def stop_ae_response_clock(session: Session, lead: Lead) -> None:
     timer_store.cancel(session, lead.id, TimerKind.AE)
+
+
+def _first_touch_deadlines(lead: Lead, config: Config, now: datetime, calendar) -> dict[str, datetime]:
+    """The reminder and the breach of an untouched lead (none once it is touched)."""
+    if lead.first_touch_at is not None or lead.first_touch_due_at is None:
+        return {}
+    due = {TimerKind.FIRST_TOUCH_DUE: lead.first_touch_due_at}
+    if config.sla.reminder_at is not None:
+        sla = config.sla.first_touch_for(lead.hot)
+        due[TimerKind.FIRST_TOUCH_REMINDER] = calendar.add(lead.assigned_at or now, sla * config.sla.reminder_at)
+    return due
 
 
 def _idle_deadlines(lead: Lead, config: Config, now: datetime, calendar) -> dict[str, datetime]:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.config import Config
 from bot.core.durations import format_config_duration, format_duration
-from bot.lifecycle.codes import ContactMethod
+from bot.lifecycle.codes import ContactMethod, where_logged
 from bot.lifecycle.stages import Move, is_worked, may
 from bot.slack.blocks import (
     SlackMessage,
@@ -130,21 +130,23 @@ def _touch_blocks(lead: Lead, sla: timedelta, tz: ZoneInfo) -> list:
         ]
     when = slack_date(lead.first_touch_at, tz, "{time}")
     contacted = (
-        f"✅ *Contacted* by <@{lead.first_touch_by}> via {_via(lead.first_touch_via)} at {when}: "
-        f"{first_touch_summary(lead, sla)}\nStage: {stage}"
+        f"✅ *Contacted* by <@{lead.first_touch_by}> via {_via(lead.first_touch_via, lead.first_touch_source)} "
+        f"at {when}: {first_touch_summary(lead, sla)}\nStage: {stage}"
     )
     blocks: list = [SectionBlock(text=mrkdwn(contacted))]
     if lead.touch_count > 1 and lead.last_touch_at:
         last = (
-            f"Last touch: {_via(lead.last_touch_via)} by <@{lead.last_touch_by}>, {slack_date(lead.last_touch_at, tz)}"
-            f" · {lead.touch_count} touches"
+            f"Last touch: {_via(lead.last_touch_via, lead.last_touch_source)} by <@{lead.last_touch_by}>, "
+            f"{slack_date(lead.last_touch_at, tz)} · {lead.touch_count} touches"
         )
         blocks.append(ContextBlock(elements=[mrkdwn(last)]))
     return blocks
 
 
-def _via(method: str | None) -> str:
-    return ContactMethod(method).label if method else "unknown"
+def _via(method: str | None, source: str | None = None) -> str:
+    """ "Call", or "Email, logged in HubSpot" for a touch logged outside Slack."""
+    label = ContactMethod(method).label if method else "unknown"
+    return f"{label}, logged {where_logged(source)}" if source else label
 
 
 def _alert_text(lead: Lead, sla: timedelta, tz: ZoneInfo, status: str | None) -> str:

@@ -131,13 +131,16 @@ class _CrmHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # done, but the caller never hears so
             return
         data = b"" if answer is None else json.dumps(answer).encode()
-        self.send_response(status)
-        if answer is not None:
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            if answer is not None:
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the caller went away (a worker shut down mid-call)
+            self.close_connection = True
 
     do_GET = do_POST = do_PATCH = do_DELETE = _serve
