@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 
@@ -121,6 +122,12 @@ def eventually(predicate, timeout: float = 5.0):
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(0.01)
+
+
+def no_retry_sleeps(client) -> None:
+    """slack-sdk waits in real time between its retries (up to 3.5 s for two); the tests' clock is not real."""
+    for handler in client.retry_handlers:
+        handler.interval_calculator = FixedValueRetryIntervalCalculator(0)
 
 
 def stored_nothing(engine) -> bool:

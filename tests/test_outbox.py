@@ -14,7 +14,7 @@ from bot.slack.client import make_web_client
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, OutboxMessage
-from tests.conftest import eventually, make_config
+from tests.conftest import eventually, make_config, no_retry_sleeps
 
 
 def _rows(engine) -> list[OutboxMessage]:
@@ -54,13 +54,8 @@ def test_a_message_slack_refuses_is_kept_as_failed_and_the_managers_channel_is_t
     ]
 
 
-def _no_sleeping(client) -> None:
-    for handler in client.retry_handlers:  # slack-sdk's retry waits are real time; the test's clock is not
-        handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
-
-
 def test_slack_answering_429_and_500_for_a_while_still_gets_every_message_once(bot):
-    _no_sleeping(bot.leadbot.client)
+    no_retry_sleeps(bot.leadbot.client)
     bot.slack.fail_next("chat.postMessage", status=429, error="ratelimited", retry_after=0, times=7)
     bot.slack.fail_next("chat.postMessage", status=500, error="internal_error", times=7)
     bodies = [bot.post_lead({"email": f"p{i}@acme{i}.com"})[1] for i in range(4)]
@@ -79,7 +74,7 @@ def test_slack_answering_429_and_500_for_a_while_still_gets_every_message_once(b
 
 def test_a_message_that_keeps_failing_is_given_up_after_the_bounded_time_and_shows_in_healthz(bot):
     bot.leadbot.relay.stop()  # sent by hand below, so no background pass is mid-send when the test looks
-    _no_sleeping(bot.leadbot.client)
+    no_retry_sleeps(bot.leadbot.client)
     bot.slack.fail_next("chat.postMessage", status=503, error="service_unavailable", times=10_000)
     bot.post_lead({"email": "a@acme.com"})
     bot.leadbot.relay.deliver_due()
@@ -108,8 +103,7 @@ def test_connection_refused_leaves_the_row_queued_for_a_later_try(engine, clock,
             session, target="slack", method="chat.postMessage", payload={"channel": "C1", "text": "hi"}, now=clock.now()
         )
     dead = make_web_client(fake_slack.bot_token, f"http://127.0.0.1:{_closed_port()}/api/")
-    for handler in dead.retry_handlers:  # no real-time sleeping between retries in this test
-        handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
+    no_retry_sleeps(dead)
 
     make_relay(engine, dead, clock, make_config()).deliver_due()
 
@@ -125,6 +119,7 @@ def test_connection_refused_leaves_the_row_queued_for_a_later_try(engine, clock,
 
 
 def test_an_update_waits_for_the_post_it_updates(bot):
+    no_retry_sleeps(bot.leadbot.client)
     bot.slack.fail_next("chat.postMessage", status=503, error="down", times=3)
     _, body = bot.post_lead({"email": "a@acme.com"})
     eventually(lambda: _rows(bot.engine)[0].last_error)
@@ -207,7 +202,7 @@ def _posts(engine) -> list[OutboxMessage]:
 
 def test_a_post_in_doubt_stays_in_doubt_until_slack_answers_the_look_up(bot):
     bot.leadbot.relay.stop()
-    _no_sleeping(bot.leadbot.client)
+    no_retry_sleeps(bot.leadbot.client)
     bot.slack.lose_answer_next("chat.postMessage", times=2)  # Slack posts both alerts; the answers never arrive
     for i in range(2):
         bot.post_lead({"email": f"p{i}@acme{i}.com"})

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import RunningBot, start_bot, stop_bot
+from tests.conftest import RunningBot, no_retry_sleeps, start_bot, stop_bot
 from tests.faults import CuttableProxy
 
 
@@ -19,8 +19,7 @@ def bot_behind_proxy(database_url, fake_slack, clock):
     where = urlsplit(fake_slack.base_url)
     proxy = CuttableProxy(where.hostname, where.port)
     leadbot, server = start_bot(database_url, fake_slack, clock, slack_api_url=f"http://127.0.0.1:{proxy.port}/api/")
-    for handler in leadbot.client.retry_handlers:  # slack-sdk's own waits are real time; the test's clock is not
-        handler.interval_calculator.calculate_sleep_duration = lambda attempt: 0
+    no_retry_sleeps(leadbot.client)
     yield RunningBot(leadbot, server.url, fake_slack, clock), proxy
     stop_bot(leadbot, server)
     proxy.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -20,5 +21,10 @@ def make_web_client(token: str | None, base_url: str = DEFAULT_SLACK_API_URL, ti
         token=token,
         base_url=base_url,
         timeout=timeout,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)],
+        # Each handler gets its own back-off: slack-sdk's default is one object shared by every client in the
+        # process, so changing it for one client (a test, a tool) would change it for all.
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=2, interval_calculator=BackoffRetryIntervalCalculator()),
+            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=BackoffRetryIntervalCalculator()),
+        ],
     )
