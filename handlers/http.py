@@ -6,7 +6,6 @@ app factory (bot.runtime.app) registers them on the Flask app.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -20,9 +19,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from bot.intake.accept import InvalidLead, accept_lead, parse_lead, shape_problems
-from bot.intake.crm_webhooks import from_hubspot, from_salesforce, hubspot_signature_ok
+from bot.intake.crm_webhooks import from_hubspot, from_salesforce
 from bot.reports.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.reports.metrics import outbox_health
+from handlers.auth import bearer_token_ok, hubspot_signed
+from handlers.crm_events import register_crm_event_routes
 from handlers.touch_routes import register_touch_routes
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ def register_routes(web: Flask, leadbot: Leadbot) -> None:
     if leadbot.settings.slack_signing_secret:
         _slack_route(web, leadbot, SignatureVerifier(leadbot.settings.slack_signing_secret))
     _intake_routes(web, leadbot)
-    register_touch_routes(web, leadbot, lambda header: _bearer_token_ok(header, leadbot.settings.intake_token))
+    register_touch_routes(web, leadbot, lambda header: bearer_token_ok(header, leadbot.settings.intake_token))
+    register_crm_event_routes(web, leadbot)
     _operator_routes(web, leadbot)
     _error_answers(web)
 
@@ -62,12 +64,6 @@ def _slack_route(web: Flask, leadbot: Leadbot, verifier: SignatureVerifier) -> N
         except (ValueError, RecursionError, TypeError, AttributeError, KeyError):
             return jsonify(error="malformed_payload", detail="the body is not a Slack payload"), 400
         return to_flask_response(leadbot.bolt.dispatch(bolt_request))
-
-
-def _bearer_token_ok(header: str | None, expected: str | None) -> bool:
-    if not expected or not header or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), expected.encode())
 
 
 def _lead_json(result) -> dict:
@@ -125,29 +121,20 @@ def _intake_routes(web: Flask, leadbot: Leadbot) -> None:
 
     @web.post("/leads")
     def post_lead():
-        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
+        if not bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
             return unauthorized()
         return _take_lead(leadbot, request.get_data(cache=False))
 
     @web.post("/leads/salesforce")
     def post_salesforce_lead():
-        if not _bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
+        if not bearer_token_ok(request.headers.get("Authorization"), leadbot.settings.intake_token):
             return unauthorized()
         return _take_lead(leadbot, request.get_data(cache=False), from_salesforce)
 
     @web.post("/leads/hubspot")
     def post_hubspot_lead():
         body = request.get_data(cache=False)
-        signed = hubspot_signature_ok(
-            secret=leadbot.settings.hubspot_client_secret or "",
-            method=request.method,
-            uris=[request.url, request.url.replace("http://", "https://", 1)],
-            body=body,
-            timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),
-            signature=request.headers.get("X-HubSpot-Signature-v3"),
-            now_ms=int(leadbot.clock.now().timestamp() * 1000),
-        )
-        if not signed:
+        if not hubspot_signed(leadbot, body):
             return jsonify(error="unauthorized", detail="bad, missing or stale X-HubSpot-Signature-v3"), 401
         return _take_lead(leadbot, body, from_hubspot)
 

@@ -230,3 +230,47 @@ def post_waiting(session: Session, lead_id: int, ref: str) -> bool:
         ).one()
         > 0
     )
+
+
+OWNER_WRITES = ("owner", "record")  # the CRM writes that carry an owner (bot.crm.changes.Change)
+
+
+def owner_written_near(
+    session: Session, target: str, lead_id: int, owner: str, around: datetime, within: timedelta
+) -> bool:
+    """Whether Leadbot itself wrote this owner to the CRM about then (or is writing it now): an echo."""
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.target == target,
+            OutboxMessage.lead_id == lead_id,
+            col(OutboxMessage.method).in_(OWNER_WRITES),
+        )
+    ).all()
+    for row in rows:
+        if (row.payload or {}).get("owner") != owner:
+            continue
+        if row.sent_at is None and row.in_flight:
+            return True
+        if row.sent_at is not None and abs(row.sent_at - around) <= within:
+            return True
+    return False
+
+
+def supersede_owner_writes(session: Session, target: str, lead_id: int, now: datetime, why: str) -> bool:
+    """Drop the owner updates still waiting for this lead (a newer owner was set in the CRM itself).
+
+    Returns whether one is being sent at this moment (claimed by a relay), which cannot be called back: the
+    caller writes the newer owner after it. Dropped rows count as sent, with `why` as their note.
+    """
+    waiting = (
+        col(OutboxMessage.sent_at).is_(None),
+        ~col(OutboxMessage.failed),
+        OutboxMessage.target == target,
+        OutboxMessage.lead_id == lead_id,
+        OutboxMessage.method == "owner",
+    )
+    session.exec(
+        update(OutboxMessage).where(*waiting, ~col(OutboxMessage.in_flight)).values(sent_at=now, last_error=why[:500])
+    )
+    in_flight = session.exec(select(func.count()).select_from(OutboxMessage).where(*waiting)).one()
+    return in_flight > 0

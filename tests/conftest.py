@@ -3,9 +3,6 @@ fake Slack Web API on 127.0.0.1, and the real Leadbot behind waitress on a free 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -23,6 +20,7 @@ from sqlmodel import SQLModel, select
 from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
 from bot.core.settings import Settings
+from bot.devtools.standin.hubspot_people import hubspot_v3_headers
 from bot.devtools.standin.requests import post, select_action, send_block_action
 from bot.devtools.standin.web_api import FakeSlack
 from bot.runtime.app import Leadbot, build_leadbot
@@ -135,14 +133,7 @@ def stored_nothing(engine) -> bool:
 
 
 def hubspot_headers(url: str, body: str, timestamp_ms: int, secret: str = HUBSPOT_SECRET) -> dict:
-    # Written from HubSpot's v3 description: base64(HMAC-SHA256(secret, "POST" + url + body + timestamp)).
-    message = f"POST{url}{body}{timestamp_ms}".encode()
-    signature = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-    return {
-        "Content-Type": "application/json",
-        "X-HubSpot-Signature-v3": signature,
-        "X-HubSpot-Request-Timestamp": str(timestamp_ms),
-    }
+    return hubspot_v3_headers(secret, "POST", url, body, timestamp_ms)
 
 
 # -- Slack and the running bot ----------------------------------------------------------------------

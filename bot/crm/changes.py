@@ -91,11 +91,16 @@ def touched(
     number: int,
     at: datetime | None = None,
     logged_in: str = "Slack",
+    in_crm_already: bool = False,
 ) -> None:
-    """A touch made `at` (default now) to log on the record; `number` 0 is a colleague's activity."""
+    """A touch made `at` (default now) to log on the record; `number` 0 is a colleague's activity.
+
+    `in_crm_already`: it was logged in this very CRM, so only the status it moved the lead to is written."""
+    if in_crm_already and number != 1:
+        return
     _queue(
         session, config, Change.TOUCH, lead, now, by=by, via=via, number=number, logged_in=logged_in,
-        at=(at or now).isoformat(), **_state(lead),
+        at=(at or now).isoformat(), activity=not in_crm_already, **_state(lead),
     )  # fmt: skip
 
 

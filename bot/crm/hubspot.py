@@ -15,8 +15,10 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from bot.core.config_crm import HubSpotConfig
+from bot.crm.hubspot_activities import ENGAGEMENT_TYPE_IDS, ENGAGEMENTS, activity_read
 from bot.crm.records import (
     ActivityWrite,
+    CrmActivity,
     CrmBusy,
     CrmDeal,
     CrmError,
@@ -291,6 +293,22 @@ class HubSpotConnector:
             page = self._call(self.client.crm.owners.owners_api.get_page, email=email, limit=1)
             self._owners[key] = str(page.results[0].id) if page.results else None
         return self._owners[key]
+
+    def read_activity(self, kind: str, activity_id: str) -> CrmActivity | None:
+        """A call, email, meeting or note (kind: "calls", ... or its type id "0-48", ...) with its contacts."""
+        objects = ENGAGEMENT_TYPE_IDS.get(kind, kind)
+        if objects not in ENGAGEMENTS:
+            return None
+        _, title, body = ENGAGEMENTS[objects]
+        found = self._call(
+            self.client.crm.objects.basic_api.get_by_id,
+            objects,
+            activity_id,
+            properties=["hs_timestamp", "hubspot_owner_id", title, body],
+            associations=["contacts"],
+            not_found_is_none=True,
+        )
+        return None if found is None else activity_read(objects, found)
 
     def record_url(self, record: CrmRecord) -> str | None:
         return self._url("0-1", record.id)

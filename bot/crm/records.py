@@ -40,6 +40,28 @@ class ActivityWrite:
     owner_crm_id: str | None
 
 
+# The last line of every activity Leadbot writes: when the CRM tells Leadbot about a new call or note, this
+# is how Leadbot knows the activity is its own write coming back (not a touch to count a second time).
+LEADBOT_SIGNATURE = "(logged by Leadbot)"
+
+
+def signed(body: str) -> str:
+    return f"{body}\n{LEADBOT_SIGNATURE}"
+
+
+@dataclass(frozen=True)
+class CrmActivity:
+    """A call, email, meeting or note made in the CRM, as Leadbot reads it back (to count it as a touch)."""
+
+    id: str  # the CRM's id of the activity ("calls:123" in HubSpot, a Task or Event id in Salesforce)
+    channel: str  # a contact method: call, email, meeting, other
+    owner_crm_id: str | None
+    at: datetime
+    record_ids: tuple[str, ...]  # the contacts / leads it belongs to
+    title: str = ""
+    by_leadbot: bool = False  # Leadbot's own write coming back
+
+
 @dataclass(frozen=True)
 class DealWrite:
     name: str

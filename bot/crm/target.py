@@ -27,6 +27,7 @@ from bot.crm.records import (
     CrmUnavailable,
     DealWrite,
     RecordUpdate,
+    signed,
 )
 from bot.crm.together import write_together
 from bot.delivery import queue as delivery
@@ -175,11 +176,12 @@ class CrmTarget:
         activity = ActivityWrite(
             kind=via,
             subject=f"{which} ({via}), logged {where}",
-            body=f"{who} logged a {via} touch with Leadbot.",
+            body=signed(f"{who} logged a {via} touch with Leadbot."),
             at=datetime.fromisoformat(data["at"]),
             owner_crm_id=self._owner_id(data["by"], required=False),
         )
-        self.connector.log_activity(record, activity, look_first)
+        if data.get("activity", True):  # False: logged in the CRM itself, which Leadbot must not copy
+            self.connector.log_activity(record, activity, look_first)
         if number == 1:
             self.connector.update_record(record, RecordUpdate(stage=data.get("stage")))
 
@@ -196,7 +198,7 @@ class CrmTarget:
         return ActivityWrite(
             kind="note",
             subject=f"Leadbot: {stage}",
-            body="\n".join(lines),
+            body=signed("\n".join(lines)),
             at=datetime.fromisoformat(data["at"]),
             owner_crm_id=self._owner_id(data["by"], required=False),
         )

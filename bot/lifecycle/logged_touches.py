@@ -107,10 +107,11 @@ def log_logged_touch(engine: Engine, config: Config, clock: Clock, ref: LeadRef,
             lead_store.record_activity(session, lead.id, at)
             session.refresh(lead)
         sla.restart_idle_clocks(session, lead, config, lead.last_activity_at or at)
-        if touch.source.lower() != (config.crm.system if config.crm else None):  # never echo a CRM's own activity
-            number = lead.touch_count if logged else 0  # 0: activity, not one of the owner's touches
-            crm.touched(session, config, lead, now, by=member or touch.by, via=touch.channel.value, number=number,
-                        at=at, logged_in=touch.source)  # fmt: skip
+        number = lead.touch_count if logged else 0  # 0: activity, not one of the owner's touches
+        # A CRM's own activity is never copied back to it (only the status it moved the lead to).
+        in_crm = touch.source.lower() == (config.crm.system if config.crm else None)
+        crm.touched(session, config, lead, now, by=member or touch.by, via=touch.channel.value, number=number,
+                    at=at, logged_in=touch.source, in_crm_already=in_crm)  # fmt: skip
         delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead.id)
         delivery.refresh_homes(session, [lead.owner_id], now)
         return TouchTaken(lead=lead, logged=logged or "activity", by_owner=logged is not None)

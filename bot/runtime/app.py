@@ -132,6 +132,7 @@ def build_leadbot(
         relay=make_relay(engine, client, clock, config, metrics=metrics, poll_every=relay_poll_every),
         metrics=metrics,
         crm_relay=make_crm_relay(engine, clock, settings, config, poll_every=relay_poll_every),
+        crm=connect_crm(settings, config),
     )
     leadbot.bolt = App(
         client=client,

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.core.settings import Settings
+from bot.crm.records import CrmConnector
 from bot.delivery.relay import OutboxRelay
 from bot.reports.metrics import Metrics
 from bot.runtime.scheduler import BackgroundJobs
@@ -30,6 +31,7 @@ class Leadbot:
     web: Flask = field(init=False)
     jobs: BackgroundJobs | None = None
     crm_relay: OutboxRelay | None = None  # writes to the CRM, apart from Slack's so neither waits on the other
+    crm: CrmConnector | None = None  # reads from the CRM for its webhooks (what an activity made there is)
 
     def start(self, *, sweep: bool = False, background: bool = True) -> None:
         """Start the outbox relay and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up).

@@ -54,6 +54,7 @@ def reassign_lead(
     actor: str,
     why: str,
     to: tuple[str, str],
+    tell_crm: bool = True,
 ) -> Reassignment:
     """Give the lead to `to` (owner, reason), tell the old owner, the new owner and the managers, restart the clocks.
 
@@ -81,7 +82,8 @@ def reassign_lead(
         session, lead.id, now, actor, "reassigned", **{"from": old_owner, "to": new_owner, "why": why}
     )
     start_clocks(session, lead, config, now)
-    crm.owner_changed(session, config, lead, now, by=actor)
+    if tell_crm:  # not when the change came from the CRM: writing it back would only echo
+        crm.owner_changed(session, config, lead, now, by=actor)
 
     if old_owner and old_owner != new_owner:
         # Queued before the new owner's alert, so it resolves to the old owner's thread when sent.

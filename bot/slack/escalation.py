@@ -84,6 +84,15 @@ def reassigned_away(lead: Lead, old_owner: str, new_owner: str, why: str) -> Sla
     return note(f"{escape(lead_title(lead))} was reassigned from you to <@{new_owner}> ({escape(why)}).", "🔁")
 
 
+def owner_left_the_team(lead: Lead, crm_label: str, crm_owner: str | None) -> SlackMessage:
+    who = f"owner {crm_owner}" if crm_owner else "no owner"
+    return note(
+        f"Lead #{lead.id} {escape(lead_title(lead))} was given to {escape(who)} in {crm_label}, who is not on "
+        "Leadbot's team: its reminders and escalations are stopped.",
+        "🔁",
+    )
+
+
 def reassignment_notice(lead: Lead, old_owner: str | None, new_owner: str, why: str) -> SlackMessage:
     before = f"<@{old_owner}>" if old_owner else "nobody"
     return note(

@@ -7,12 +7,29 @@ A subclass answers one request at a time under the stand-in's lock (`respond`), 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+from bot.devtools.standin.requests import post
+from bot.devtools.standin.waiting import wait_under
+
+EVENT_TRIES = 3
+
+
+@dataclass
+class EventDelivery:
+    """One POST the stand-in made to the subscriber (HubSpot's webhook, a Salesforce Flow's callout)."""
+
+    body: str
+    status: int | None = None  # None: not answered (yet, or the subscriber was unreachable)
+    answer: str = ""
 
 
 @dataclass
@@ -25,20 +42,6 @@ class CrmRequest:
     received_at: float = field(default_factory=time.time)
 
 
-def wait_under(cond: threading.Condition, predicate, timeout: float, who: str):
-    """Until predicate() is truthy, checked under `cond` each time a stand-in notifies it (after each request)."""
-    deadline = time.monotonic() + timeout
-    with cond:
-        while True:
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{who} did not see what the test waited for")
-            cond.wait(remaining)
-
-
 class CrmStandin:
     """Start with `start()`, point the vendor's client at `url`, `stop()` at the end."""
 
@@ -46,6 +49,11 @@ class CrmStandin:
 
     def __init__(self) -> None:
         self.requests: list[CrmRequest] = []
+        self.deliveries: list[EventDelivery] = []
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # the clock its events are stamped by
+        self._subscriber: tuple[str, Callable[[str, str], dict]] | None = None  # (url, headers for a body)
+        self._outgoing: queue.Queue[EventDelivery] = queue.Queue()
+        self._sender: threading.Thread | None = None
         self._failures: list[tuple[str, int, dict]] = []  # (path prefix, status, body fields)
         self._lost_answers: list[str] = []
         self._cond = threading.Condition()
@@ -65,6 +73,55 @@ class CrmStandin:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._sender:
+            self._outgoing.put(None)  # the sender's signal to end
+
+    # -- events the CRM sends out (webhooks, Flow callouts) ------------------------------------------------
+    def send_events_to(self, url: str, headers_for: Callable[[str, str], dict], now=None) -> None:
+        """POST each change to `url`, one at a time in the order they happened, as the vendor's subscription
+        would; `headers_for(url, body)` signs or authorises each POST, `now` stamps the events."""
+        with self._cond:
+            self._subscriber = (url, headers_for)
+            if now is not None:
+                self.now = now
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_events, daemon=True)
+                self._sender.start()
+
+    def emit(self, body: Any) -> None:
+        """Queue one POST of `body` to the subscriber (nothing without one). Called under the lock."""
+        if self._subscriber is not None:
+            delivery = EventDelivery(json.dumps(body))
+            self.deliveries.append(delivery)
+            self._outgoing.put(delivery)
+
+    def resend(self, delivery: EventDelivery) -> EventDelivery:
+        """The same body again, as the vendor's retry (or a replay) would send it."""
+        with self._cond:
+            again = EventDelivery(delivery.body)
+            self.deliveries.append(again)
+            self._outgoing.put(again)
+            return again
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> list[EventDelivery]:
+        """Until every queued event has been answered; the deliveries so far."""
+        return self.wait_for(lambda: all(d.status is not None for d in self.deliveries) and list(self.deliveries),
+                             timeout)  # fmt: skip
+
+    def _send_events(self) -> None:
+        while (delivery := self._outgoing.get()) is not None:
+            url, headers_for = self._subscriber
+            for attempt in range(EVENT_TRIES):  # the vendor retries a 5xx or no answer; not a 4xx
+                try:
+                    status, answer, _ = post(url, delivery.body, headers_for(url, delivery.body))
+                except OSError as exc:
+                    status, answer = 0, str(exc)
+                if 0 < status < 500:
+                    break
+                time.sleep(0.05 * (attempt + 1))
+            with self._cond:
+                delivery.status, delivery.answer = status, answer
+                self._cond.notify_all()
 
     # -- faults a test or the demo injects ------------------------------------------------------------
     def fail_next(self, path_prefix: str, status: int = 500, times: int = 1, **body) -> None:

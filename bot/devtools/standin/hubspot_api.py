@@ -18,7 +18,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.devtools.standin.crm_server import CrmStandin
-from bot.devtools.standin.hubspot_schema import ACTIVITIES, ASSOCIATION_TYPES, PIPELINES, PROPERTIES
+from bot.devtools.standin.hubspot_people import HubSpotPeople
+from bot.devtools.standin.hubspot_schema import (
+    ACTIVITIES,
+    ASSOCIATION_LABELS,
+    ASSOCIATION_TYPES,
+    PIPELINES,
+    PROPERTIES,
+)
 
 TEN_SECONDS = 10.0
 
@@ -29,7 +36,7 @@ class HubSpotError(Exception):
         self.status, self.category, self.message, self.extra = status, category, message, extra
 
 
-class FakeHubSpot(CrmStandin):
+class FakeHubSpot(HubSpotPeople, CrmStandin):
     """Start with `start()`; point hubspot-api-client at `url` (HubSpot(access_token=..., host=url))."""
 
     name = "HubSpot"
@@ -154,7 +161,8 @@ class FakeHubSpot(CrmStandin):
         if rest == ["batch", "create"] and method == "POST":
             return 201, self._batch_create(object_type, body)
         if len(rest) == 1 and method == "GET":
-            return 200, self._public(self._get(object_type, unquote(rest[0]), query))
+            found = self._get(object_type, unquote(rest[0]), query)
+            return 200, self._public(found) | self._associations_of(object_type, found["id"], query)
         if len(rest) == 1 and method == "PATCH":
             found = self._get(object_type, unquote(rest[0]), query)
             properties, _ = self._input(object_type, body, for_create=False)
@@ -208,7 +216,7 @@ class FakeHubSpot(CrmStandin):
                 raise HubSpotError(400, "VALIDATION_ERROR", "An activity must be associated with at least one record")
         return properties, associations
 
-    def _create(self, object_type: str, properties: dict, associations: list) -> dict:
+    def _create(self, object_type: str, properties: dict, associations: list, source: str = "INTEGRATION") -> dict:
         if object_type == "contacts" and properties.get("email"):
             twin = self._find_by(object_type, "email", properties["email"])
             if twin is not None:
@@ -222,6 +230,8 @@ class FakeHubSpot(CrmStandin):
             self._contacts_by_email[properties["email"].lower()] = created
         for to_type, to_id, type_id in links:
             self.associations.append((object_type, created["id"], to_type, to_id, type_id))
+        if object_type in ACTIVITIES:
+            self._event("object.creation", object_type, created["id"], source, changeFlag="CREATED")
         return created
 
     def _association(self, object_type: str, association: dict) -> tuple[str, str, int]:
@@ -250,8 +260,13 @@ class FakeHubSpot(CrmStandin):
             raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
         return found
 
-    def _update(self, object_type: str, found: dict, properties: dict) -> dict:
+    def _update(self, object_type: str, found: dict, properties: dict, source: str = "INTEGRATION") -> dict:
+        owner_before = found["properties"].get("hubspot_owner_id")
         found["properties"].update(properties)
+        owner = properties.get("hubspot_owner_id")
+        if object_type == "contacts" and owner is not None and owner != owner_before:
+            self._event("object.propertyChange", object_type, found["id"], source,
+                        propertyName="hubspot_owner_id", propertyValue=owner)  # fmt: skip
         if object_type == "contacts" and properties.get("email"):
             self._contacts_by_email[properties["email"].lower()] = found
         found["updatedAt"] = _now_iso()
@@ -342,6 +357,23 @@ class FakeHubSpot(CrmStandin):
             ),
             None,
         )
+
+    def _associations_of(self, object_type: str, object_id: str, query: dict) -> dict:
+        """`?associations=contacts` on a read: the associated records, as HubSpot lists them."""
+        wanted = [t for value in query.get("associations") or [] for t in value.split(",") if t]
+        if not wanted:
+            return {}
+        found = {}
+        for to_type in wanted:
+            ids = [
+                t_id
+                for f_t, f_id, t_t, t_id, _ in self.associations
+                if (f_t, f_id, t_t) == (object_type, object_id, to_type)
+            ]
+            label = ASSOCIATION_LABELS.get(object_type, f"{object_type}_to_{to_type}")
+            if ids:
+                found[to_type] = {"results": [{"id": i, "type": label} for i in ids]}
+        return {"associations": found}
 
     def _public(self, found: dict) -> dict:
         return {k: found[k] for k in ("id", "properties", "createdAt", "updatedAt", "archived")}

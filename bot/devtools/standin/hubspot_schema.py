@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "calls": "0-48", "emails": "0-49"}
-OBJECT_TYPE_IDS["notes"] = "0-46"
+OBJECT_TYPE_IDS |= {"notes": "0-46", "meetings": "0-47"}
 # Writable properties per object, with the options of enumerations (a fresh portal's).
 PROPERTIES: dict[str, dict[str, tuple[str, ...] | None]] = {
     "contacts": {
@@ -34,6 +34,11 @@ PROPERTIES: dict[str, dict[str, tuple[str, ...] | None]] = {
         "hs_email_status": ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
     },
     "notes": {"hs_timestamp": None, "hs_note_body": None, "hubspot_owner_id": None},
+    "meetings": {
+        "hs_timestamp": None, "hs_meeting_title": None, "hs_meeting_body": None, "hubspot_owner_id": None,
+        "hs_meeting_start_time": None, "hs_meeting_end_time": None,
+        "hs_meeting_outcome": ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"),
+    },
 }  # fmt: skip
 # The default sales pipeline's stages.
 PIPELINES = {
@@ -47,9 +52,13 @@ ASSOCIATION_TYPES = {
     ("calls", "contacts"): {194},
     ("emails", "contacts"): {198},
     ("notes", "contacts"): {202},
+    ("meetings", "contacts"): {200},
     ("notes", "deals"): {214},
     ("deals", "contacts"): {3},
     ("deals", "companies"): {5, 341},
     ("contacts", "companies"): {1, 279},
 }
-ACTIVITIES = ("calls", "emails", "notes")
+ACTIVITIES = ("calls", "emails", "notes", "meetings")
+# An activity's association label to a contact, as a read with ?associations=contacts names it.
+ASSOCIATION_LABELS = {"calls": "call_to_contact", "emails": "email_to_contact", "notes": "note_to_contact",
+                      "meetings": "meeting_event_to_contact"}  # fmt: skip

@@ -24,11 +24,13 @@ import jwt
 
 from bot.devtools.standin import soql
 from bot.devtools.standin.crm_server import CrmStandin
+from bot.devtools.standin.salesforce_people import SalesforcePeople
 from bot.devtools.standin.salesforce_schema import FIELDS, ID_PREFIXES
 
 API_VERSIONS = ("58.0", "59.0", "60.0", "61.0", "62.0", "63.0", "64.0", "65.0")
 AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 ORG_ID = "00D5g000004SFAKE"
+INTEGRATION_USER_ID = "0055g00000LEADBOTAA"  # the user Leadbot's token acts as
 
 
 class SalesforceError(Exception):
@@ -40,7 +42,7 @@ class SalesforceError(Exception):
         return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
 
 
-class FakeSalesforce(CrmStandin):
+class FakeSalesforce(SalesforcePeople, CrmStandin):
     """Point simple-salesforce at `url` (instance and login URL); `public_key_pem` checks JWT assertions."""
 
     name = "Salesforce"
@@ -244,10 +246,11 @@ class FakeSalesforce(CrmStandin):
         if not any(value in self.objects[t] for t in targets):
             raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", f"{name}: invalid cross reference id", [name])
 
-    def _create(self, sobject: str, fields: dict, headers: dict) -> str:
+    def _create(self, sobject: str, fields: dict, headers: dict, by: str = INTEGRATION_USER_ID) -> str:
         self._check(sobject, fields, creating=True)
         record_id = self._new_id(sobject)
-        record = {"Id": record_id, **fields, "CreatedDate": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())}
+        record = {"Id": record_id, **fields}
+        self._stamp(record, by, creating=True)
         if sobject == "Lead":
             record.setdefault("Status", "Open - Not Contacted")
             record["IsConverted"] = False
@@ -255,13 +258,17 @@ class FakeSalesforce(CrmStandin):
         if sobject == "Task" and record.get("WhoId") and not record["WhoId"].startswith(("00Q", "003")):
             raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION", "Name ID: id value of incorrect type", ["WhoId"])
         self.objects[sobject][record_id] = record
+        self._flow_fires(sobject, record, None, creating=True)
         return record_id
 
-    def _update(self, sobject: str, record: dict, fields: dict, headers: dict) -> None:
+    def _update(self, sobject: str, record: dict, fields: dict, headers: dict, by: str = INTEGRATION_USER_ID) -> None:
         self._check(sobject, fields, creating=False)
+        owner_before = record.get("OwnerId")
         record.update(fields)
         if sobject == "Lead":
             self._assignment_rule(record, headers)
+        self._stamp(record, by, creating=False)
+        self._flow_fires(sobject, record, owner_before, creating=False)
 
     def _assignment_rule(self, record: dict, headers: dict) -> None:
         """Without `Sforce-Auto-Assign: FALSE`, the active assignment rule decides the owner (the default is TRUE)."""

@@ -20,8 +20,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from bot.devtools.standin.block_checks import block_problems
-from bot.devtools.standin.crm_server import wait_under
 from bot.devtools.standin.http_handler import StandinRequestHandler
+from bot.devtools.standin.waiting import wait_under
 
 BOT_USER_ID = "U0LEADBOT"
 TEAM_ID = "T0LEADBOT"
