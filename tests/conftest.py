@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
@@ -134,6 +136,18 @@ def stored_nothing(engine) -> bool:
 
 def hubspot_headers(url: str, body: str, timestamp_ms: int, secret: str = HUBSPOT_SECRET) -> dict:
     return hubspot_v3_headers(secret, "POST", url, body, timestamp_ms)
+
+
+@pytest.fixture(scope="session")
+def key_pair(tmp_path_factory):
+    """An RSA key for Salesforce's JWT bearer flow: (private key file, public key PEM for the stand-in)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("salesforce") / "leadbot.key"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return str(path), public
 
 
 # -- Slack and the running bot ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from store.db import read_session
 from store.models import Activity, OutboxMessage
 from tests.conftest import HUBSPOT_SECRET, RunningBot, eventually, hubspot_headers, make_config, start_bot, stop_bot
 from tests.crm_support import lead_row, settled
+from tests.test_concurrent_clicks import _button, _press, at_once
 from tests.test_crm_hubspot import PEOPLE, TOKEN, crm_config
 from tests.test_handoff import LEAD
 
@@ -266,3 +267,61 @@ def test_hubspot_events_without_a_hubspot_crm_configured_are_refused(database_ur
 def _crm_rows(bot) -> list[OutboxMessage]:
     with read_session(bot.engine) as session:
         return list(session.exec(select(OutboxMessage).where(OutboxMessage.target == "hubspot")).all())
+
+
+# -- a person in HubSpot and a manager in Slack move the same lead at once (PostgreSQL) --------------------
+@pytest.fixture
+def quiet_crm_bot(database_url, fake_slack, clock, hubspot):
+    """A bot writing to HubSpot whose webhooks the test delivers itself (to race them against a click)."""
+    leadbot, server = start_bot(
+        database_url, fake_slack, clock, crm_config(), hubspot_access_token=TOKEN, hubspot_api_url=hubspot.url
+    )
+    running = RunningBot(leadbot, server.url, fake_slack, clock)
+    running.hubspot, running.crm = hubspot, "hubspot"
+    yield running
+    stop_bot(leadbot, server)
+
+
+def test_an_owner_change_in_hubspot_and_a_reassign_click_at_once_agree_on_one_owner(quiet_crm_bot, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's single writer serialises these by itself; the race exists on PostgreSQL")
+    bot, hubspot = quiet_crm_bot, quiet_crm_bot.hubspot
+    ids = [bot.post_lead({"email": f"buyer{i}@company{i}.io", "company": f"Company {i}"})[1]["id"] for i in range(12)]
+    settled(bot)
+    bot.sweep(2 * 60 * MINUTE + MINUTE)
+    escalations = {json.loads(_button(m, "escalation.reassign_now")["value"])["lead_id"]: m
+                   for m in bot.channel_messages("C0ESCALATE", len(ids))}  # fmt: skip
+    manager = owner_id(hubspot, "U0MGR1")
+    races = []
+    for lead_id in ids:
+        contact_id = lead_row(bot, lead_id).crm_record_id
+        hubspot.set_owner_as_user(contact_id, manager)  # a person gives it to Morgan in HubSpot, at t
+        event = owner_event(contact_id, manager, int(bot.clock.now().timestamp() * 1000), event_id=lead_id)
+        races.append((_press(bot, "U0MGR1", escalations[lead_id], "escalation.reassign_now"), event))
+    bot.clock.advance(timedelta(seconds=1))  # the click is decided at t + 1 s, its webhook may arrive either side
+
+    for click, event in races:
+        click_status, (event_status, _) = at_once([click, lambda event=event: post_events(bot, [event])])
+        assert (click_status, event_status) == (200, 200)
+
+    eventually(lambda: len(bot.ephemeral_for("U0MGR1")) + _clicks_that_won(bot, ids) >= len(ids), timeout=20)
+    settled(bot, timeout=20)
+    crm_won = 0
+    for lead_id in ids:
+        lead = lead_row(bot, lead_id)
+        contact = next(c for c in hubspot.records("contacts") if c["id"] == lead.crm_record_id)
+        # One owner, the same in Leadbot and in HubSpot: the most recent decision.
+        assert contact["properties"]["hubspot_owner_id"] == owner_id(hubspot, lead.owner_id), lead_id
+        last = activities(bot, lead_id, "reassigned")[-1]
+        if lead.owner_id == "U0MGR1":
+            crm_won += 1
+            assert last.data["why"] == "owner changed in HubSpot"
+        else:  # the click (1 s later) is the more recent change, and wins in both
+            assert last.data["why"].startswith("reassigned from an escalation")
+    told = [r["text"] for r in bot.ephemeral_for("U0MGR1")]
+    assert len([t for t in told if "Already handled" in t]) == crm_won  # told so exactly when HubSpot was first
+    assert not [t for t in told if "hit an error" in t]
+
+
+def _clicks_that_won(bot, ids: list[int]) -> int:
+    return sum(1 for i in ids for a in activities(bot, i, "reassigned") if a.data["why"].startswith("reassigned from"))

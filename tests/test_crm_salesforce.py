@@ -9,8 +9,6 @@ from urllib.parse import unquote
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import select
 
 from bot.devtools.standin.requests import post
@@ -39,17 +37,6 @@ def crm_config(people: dict | None = None, **crm):
         member["email"] = (people or PEOPLE)[member["slack_id"]]
     data["crm"] = {"system": "salesforce", "stamp_fields": STAMPS, **crm}
     return parse_config(data, "test config")
-
-
-@pytest.fixture(scope="module")
-def key_pair(tmp_path_factory):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("salesforce") / "leadbot.key"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return str(path), public
 
 
 @pytest.fixture
