@@ -37,6 +37,9 @@ def test_the_demo_with_hubspot_prints_what_hubspot_holds_beside_the_slack_messag
     assert "jordan.blake@northwind.io  owner Sam Rivera  lead status ATTEMPTED_TO_CONTACT" in text  # the call
     assert "lee.student@gmail.com  owner Ana Silva" in text  # the manager's reassignment
     assert "call: First touch (call), logged in Slack" in text
+    # A call logged in HubSpot reaches Leadbot by webhook and stops the Slack clock.
+    assert "Ana Silva calls lead #2 and logs the call in HubSpot, not in Slack." in text
+    assert "Contacted by @Ana Silva via Call, logged in HubSpot" in text and "call: Discovery call" in text
     assert "Fabrikam: new business  owner Alex Kim  pipeline default / appointmentscheduled" in text
 
 
@@ -49,5 +52,6 @@ def test_the_demo_with_salesforce_prints_the_leads_tasks_and_opportunity():
     assert "Salesforce is SIMULATED too" in text and text.count("Meanwhile in Salesforce") == 4
     assert "jordan.blake@northwind.io  owner Sam Rivera  Status Working - Contacted" in text
     assert "Task (Call): First touch (call), logged in Slack" in text
+    assert "Contacted by @Ana Silva via Call, logged in Salesforce" in text and "Task (Call): Discovery call" in text
     assert "Fabrikam: new business  owner Alex Kim  Qualification" in text and "Account Fabrikam" in text
     assert "Contact " in text and "priya@fabrikam.co.uk  (with the Opportunity's contact role)" in text

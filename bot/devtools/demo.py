@@ -175,6 +175,8 @@ def _run(workdir: Path, out: Callable[[str], None], crm_system: str | None) -> i
     leadbot.start()
     server = ServerThread(make_http_server(leadbot.web, host="127.0.0.1", port=0, threads=8)).start()
     demo = DemoSession(out, standin, settings, config, clock, leadbot, server.url, crm)
+    if crm:
+        crm.subscribe(server.url, settings.hubspot_client_secret, settings.intake_token, clock.now)
     try:
         out(
             "Leadbot demo. Slack is SIMULATED: a local stand-in for Slack's Web API answers on "
@@ -188,6 +190,8 @@ def _run(workdir: Path, out: Callable[[str], None], crm_system: str | None) -> i
         first = min(alerts)
         _a_refusal_then_the_first_touch(demo, first, *alerts[first])
         demo.show_crm()
+        if crm:
+            _a_call_logged_in_the_crm(demo, 2, *alerts[2])
         _the_same_person_again(demo, alerts[first][1])
         _two_hours_later(demo, untouched=max(alerts), worked=first)
         demo.show_crm()
@@ -248,6 +252,20 @@ def _a_refusal_then_the_first_touch(demo: DemoSession, lead_id: int, owner: str,
     )
     for entry in log:
         demo.out(f"     {entry.at:%H:%M:%S}  {entry.actor:<8} {entry.kind}")
+
+
+def _a_call_logged_in_the_crm(demo: DemoSession, lead_id: int, owner: str, alert: dict) -> None:
+    crm, name = demo.crm, demo.names[owner]
+    demo.clock.advance(timedelta(minutes=2))
+    with read_session(demo.leadbot.engine) as session:
+        record_id = lead_store.get_lead(session, lead_id).crm_record_id
+    demo.out(f"\n── {name} calls lead #{lead_id} and logs the call in {crm.label}, not in Slack.")
+    crm.log_call_as_user(record_id, name)
+    demo.out(
+        f"   {crm.label} tells Leadbot (POST {demo.base}/crm/{crm.system}/events), which stops the Slack clock."
+        " The DM, updated in place:"
+    )
+    demo.show(demo.standin.wait_for(lambda: f"logged in {crm.label}" in json.dumps(alert["blocks"]) and alert))
 
 
 def _the_same_person_again(demo: DemoSession, alert: dict) -> None:

@@ -36,6 +36,22 @@ class DemoCrm:
     def label(self) -> str:
         return LABELS[self.system]
 
+    def subscribe(self, base_url: str, client_secret: str | None, intake_token: str, now) -> None:
+        """Have the stand-in tell Leadbot what happens in it, as HubSpot's webhooks / Salesforce's Flows would."""
+        if self.system == "hubspot":
+            self.standin.send_webhooks_to(f"{base_url}/crm/hubspot/events", client_secret, now=now)
+        else:
+            self.standin.send_flow_callouts_to(f"{base_url}/crm/salesforce/events", intake_token, now=now)
+
+    def log_call_as_user(self, record_id: str, owner_name: str) -> None:
+        """A rep logs a call on the record in the CRM's own screens (and the CRM tells Leadbot)."""
+        owner = next(crm_id for crm_id, name in self.names.items() if name == owner_name)
+        if self.system == "hubspot":
+            self.standin.log_activity_as_user("calls", record_id, owner, title="Discovery call")
+        else:
+            self.standin.log_task_as_user(record_id, owner, subtype="Call", subject="Discovery call")
+        self.standin.wait_for_deliveries()
+
     def snapshot(self) -> list[str]:
         """What a rep opening the CRM would see now, one line a record."""
         if self.system == "hubspot":
@@ -48,7 +64,8 @@ def start_demo_crm(system: str, workdir: Path, members: dict[str, str]) -> DemoC
     if system == "hubspot":
         standin = FakeHubSpot(access_token="pat-demo").start()
         names = {standin.add_owner(email): name for email, name in members.items()}
-        settings = {"hubspot_access_token": "pat-demo", "hubspot_api_url": standin.url}
+        settings = {"hubspot_access_token": "pat-demo", "hubspot_api_url": standin.url,
+                    "hubspot_client_secret": "demo-app-client-secret"}  # fmt: skip
         return DemoCrm(system, standin, settings, names)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = workdir / "salesforce-demo.key"
@@ -87,7 +104,7 @@ def _hubspot_lines(standin: FakeHubSpot, names: dict[str, str]) -> list[str]:
             f"contact {contact['id']}  {p.get('email')}  owner {names.get(p.get('hubspot_owner_id'), '-')}  "
             f"lead status {p.get('hs_lead_status', '-')}  lifecycle {p.get('lifecyclestage', '-')}"
         )
-        for kind in ("calls", "emails", "notes"):
+        for kind in ("calls", "emails", "meetings", "notes"):
             for activity in standin.records(kind):
                 if contact["id"] in standin.associated(kind, activity["id"], "contacts"):
                     a = activity["properties"]
