@@ -7,6 +7,8 @@ its screens and for Leadbot's own API writes alike, so echoes are real here.
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -325,3 +327,69 @@ def test_an_owner_change_in_hubspot_and_a_reassign_click_at_once_agree_on_one_ow
 
 def _clicks_that_won(bot, ids: list[int]) -> int:
     return sum(1 for i in ids for a in activities(bot, i, "reassigned") if a.data["why"].startswith("reassigned from"))
+
+
+# -- a week replayed: leads arrive during working hours, most are worked in a cadence (calls and emails logged
+# in HubSpot, clicks in Slack), some are left alone. With the per-stage idle limits, escalations land on the
+# leads nobody works and on none of the worked ones.
+STEP = timedelta(minutes=30)
+DAYS = 7
+
+
+def test_a_week_of_slack_and_crm_touches_escalates_only_the_leads_nobody_works(crm_bot):
+    bot, rng = crm_bot, random.Random(14)
+    plans: dict[int, dict] = {}  # lead id → its cadence: when each touch is due, and where it is logged
+    start = bot.clock.now()  # Monday 09:00 in New York
+    for step in range(int(DAYS * timedelta(days=1) / STEP)):
+        now = bot.clock.now()
+        local = now - timedelta(hours=5)
+        if local.weekday() < 5 and 9 <= local.hour < 16 and step % 2 == 0 and len(plans) < 24:
+            plans[_new_lead(bot, len(plans))] = _plan(rng, now, worked=len(plans) % 4 != 3)
+        for lead_id, plan in plans.items():
+            while plan["due"] and plan["due"][0][0] <= now:
+                _, where = plan["due"].pop(0)
+                _touch(bot, lead_id, where)
+        bot.sweep(STEP)
+    assert bot.clock.now() - start >= timedelta(days=DAYS)
+
+    escalated = Counter({lead_id: len(activities(bot, lead_id, "escalated")) for lead_id in plans})
+    worked = [i for i, p in plans.items() if p["worked"]]
+    ignored = [i for i, p in plans.items() if not p["worked"]]
+    assert len(worked) == 18 and len(ignored) == 6
+    assert all(escalated[i] == 0 for i in worked), {i: escalated[i] for i in worked if escalated[i]}
+    assert all(escalated[i] >= 1 for i in ignored)  # the policy is not simply off
+    touched_in_crm = sum(1 for i in worked for a in activities(bot, i, "touch") if a.data.get("logged_in") == "hubspot")
+    touched_in_slack = sum(
+        1 for i in worked for a in activities(bot, i, "touch") if a.data.get("logged_in") != "hubspot"
+    )
+    assert touched_in_crm > 30 and touched_in_slack > 10  # both kinds of touch kept the clocks quiet
+    assert all(lead_row(bot, i).reassign_count == 0 for i in worked)
+
+
+def _new_lead(bot, n: int) -> int:
+    status, body = bot.post_lead({"email": f"buyer{n}@company{n}.io", "company": f"Company {n}"})
+    assert status == 201
+    settled(bot)
+    return body["id"]
+
+
+def _plan(rng: random.Random, arrived, worked: bool) -> dict:
+    """The first touch within ten minutes, then one a working day (a cadence's steps), logged here or there."""
+    if not worked:
+        return {"worked": False, "due": []}
+    due, at = [], arrived + timedelta(minutes=rng.randint(3, 10))
+    for _ in range(6):
+        due.append((at, rng.choice(("slack", "hubspot-call", "hubspot-email"))))
+        at += timedelta(days=1 if (at - timedelta(hours=5)).weekday() < 4 else 3)  # Friday's next step: Monday
+    return {"worked": True, "due": due}
+
+
+def _touch(bot, lead_id: int, where: str) -> None:
+    lead = lead_row(bot, lead_id)
+    if where == "slack":
+        assert bot.click_contacted(lead_id, lead.owner_id, via="email") == 200
+        eventually(lambda: lead_row(bot, lead_id).touch_count > lead.touch_count)  # before the clock moves on
+        return
+    kind = "calls" if where == "hubspot-call" else "emails"
+    bot.hubspot.log_activity_as_user(kind, lead.crm_record_id, owner_id(bot.hubspot, lead.owner_id))
+    bot.hubspot.wait_for_deliveries()
