@@ -90,6 +90,7 @@ def _every_built_thing() -> dict[str, object]:
         "manager_home_view": home.manager_home_view(NAME, "today", [lead], {"U0SDR2": None}, tz, {"U0SDR2": NAME}),
         "notice_modal": modals.notice_modal(blocks.escape(NAME)),
         "qualify_modal": modals.qualify_modal(lead, config),
+        "owner_left_the_team": escalation.owner_left_the_team(lead, "HubSpot", NAME),
         "reassigned_away": escalation.reassigned_away(lead, "U0SDR1", "U0SDR2", NAME),
         "reassignment_notice": escalation.reassignment_notice(lead, "U0SDR1", "U0SDR2", NAME),
         "reject_modal": modals.reject_modal(lead),
