@@ -132,12 +132,35 @@ def record_touch(
             # Only a New lead moves to Attempting Contact: one already Engaged or an SQL keeps its stage.
             "stage": case((col(Lead.stage) == Stage.NEW, Stage.ATTEMPTING_CONTACT), else_=col(Lead.stage)),
         }
+    if source is not None:  # logged by a CRM or a tool, not a click: the touch is confirmed by a system
+        values["confirmed_touch_at"] = func.coalesce(col(Lead.confirmed_touch_at), at)
     result = session.exec(
         update(Lead)
         .where(col(Lead.id) == lead_id, col(Lead.touch_count) == number - 1, col(Lead.is_open))
         .values(**values)
     )
+    if result.rowcount == 1 and number == 1:
+        delivered = session.exec(select(Lead.alert_delivered_at).where(col(Lead.id) == lead_id)).one()
+        if delivered is not None:
+            _set(session, lead_id, rep_seconds=max(0.0, (at - delivered).total_seconds()))
     return result.rowcount == 1
+
+
+def mark_alert_delivered(session: Session, lead_id: int, now: datetime) -> None:
+    """The owner's first DM reached Slack: Leadbot's share of the delay ends here, the rep's starts."""
+    created, delivered, touched = session.exec(
+        select(Lead.created_at, Lead.alert_delivered_at, Lead.first_touch_at).where(col(Lead.id) == lead_id)
+    ).one()
+    if delivered is not None:
+        return  # a later owner's DM: the split is about the lead's first one
+    values = {"alert_delivered_at": now, "delivery_seconds": max(0.0, (now - created).total_seconds())}
+    if touched is not None:  # touched (in the CRM, say) before the DM arrived: no rep delay at all
+        values["rep_seconds"] = 0.0
+    _set(session, lead_id, **values)
+
+
+def _set(session: Session, lead_id: int, **values: Any) -> None:
+    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**values))
 
 
 def record_activity(session: Session, lead_id: int, at: datetime) -> None:

@@ -115,3 +115,25 @@ def test_a_salesforce_callout_without_the_token_gets_401(bot):
         f"{bot.url}/leads/salesforce", json.dumps(SALESFORCE_LEAD), {"Content-Type": "application/json"}
     )
     assert status == 401 and stored_nothing(bot.engine)
+
+
+def test_the_crms_own_creation_time_is_kept_so_the_delay_before_leadbot_counts_as_the_systems(bot):
+    created = bot.clock.now() - timedelta(minutes=7)
+    created_ms = str(int(created.timestamp() * 1000))  # as HubSpot sends createdate: epoch milliseconds
+    contact = {**HUBSPOT_CONTACT, "properties": {**HUBSPOT_CONTACT["properties"], "createdate": {"value": created_ms}}}
+    url, body = f"{bot.url}/leads/hubspot", json.dumps(contact)
+    from_hubspot = json.loads(post(url, body, hubspot_headers(url, body, _now_ms(bot)))[1])["id"]
+    record = {
+        **SALESFORCE_LEAD,
+        "Email": "x@fabrikam.co.uk",
+        "CreatedDate": created.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+    }
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {INTAKE_TOKEN}"}
+    from_salesforce = json.loads(post(f"{bot.url}/leads/salesforce", json.dumps(record), headers)[1])["id"]
+    ahead = bot.post_lead({"email": "y@a.io", "created_at": "2099-01-01T00:00:00Z"})[1]["id"]  # a clock far ahead
+
+    with read_session(bot.engine) as session:
+        for lead_id in (from_hubspot, from_salesforce):
+            lead = lead_store.get_lead(session, lead_id)
+            assert (lead.source_created_at, lead.source_seconds) == (created, 420.0)
+        assert lead_store.get_lead(session, ahead).source_created_at is None  # ignored, not trusted

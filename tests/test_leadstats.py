@@ -18,7 +18,9 @@ from bot.lifecycle.touches import log_touch
 from bot.reports.leadstats import UsageError, parse_request, report_text
 from bot.runtime.app import prepare_database
 from bot.sla.sweep import sweep
-from tests.conftest import MINIMAL_CONFIG, SIGNING_SECRET, START, make_config
+from store import leads as lead_store
+from store.db import read_session
+from tests.conftest import MINIMAL_CONFIG, SIGNING_SECRET, START, eventually, make_config
 
 QUALIFIED = {"need": "n", "budget": "b", "timeline": "t", "decision_maker": "d"}
 
@@ -76,9 +78,9 @@ def test_the_team_report_matches_a_hand_count(engine, clock, history):
         "#3 c@three.com (<@U0SDR1>), #1 a@one.com (<@U0SDR1>), #2 b@two.com (<@U0SDR2>)"
     ) in text
     assert text.splitlines()[-3:] == [
-        "*Per rep*: leads · median first touch · SLA · SQLs · acceptance",
-        "• <@U0SDR1>: 2 · 4m · 50% · 0 · n/a",
-        "• <@U0SDR2>: 2 · 2m · 50% · 1 · 100%",
+        "*Per rep*: leads · median first touch · SLA · SQLs · acceptance · rep delay · confirmed touches",
+        "• <@U0SDR1>: 2 · 4m · 50% · 0 · n/a · n/a · 0%",
+        "• <@U0SDR2>: 2 · 2m · 50% · 1 · 100% · n/a · 0%",
     ]
 
 
@@ -366,5 +368,42 @@ def test_a_lead_touched_only_after_its_reassignment_is_leakage_and_a_rep_with_no
     assert "Escalations 1 · reassignments 1" in text
     assert "Leakage: 0 never touched · 1 touched only after a reassignment · 0 open" in text
     # Ana owns it now (her clock ran from her assignment); Sam got no leads this week and still has his line.
-    assert text.splitlines()[-2:] == ["• <@U0SDR2>: 1 · 3m · 100% · 0 · n/a", "• <@U0SDR1>: 0 · n/a · n/a · 0 · n/a"]
+    assert text.splitlines()[-2:] == [
+        "• <@U0SDR2>: 1 · 3m · 100% · 0 · n/a · n/a · 0%",
+        "• <@U0SDR1>: 0 · n/a · n/a · 0 · n/a · n/a · n/a",
+    ]
     assert _report(engine, config, clock, "<@U0SDR1>") == "*Sam Rivera, the last 7 days*: no leads came in."
+
+
+# -- where the time goes: the system's share, the rep's, and touches a system confirmed ---------------------
+def test_the_report_splits_the_delay_into_the_systems_and_the_reps_and_counts_confirmed_touches(bot):
+    bot.leadbot.relay.stop()  # DMs delivered by hand below, so each lead's delivery time is known
+    submitted = bot.clock.now() - timedelta(minutes=3)
+    sam = bot.post_lead({"email": "a@one.com", "created_at": submitted.isoformat()})[1]  # to Sam
+    ana = bot.post_lead({"email": "b@two.com", "submitted_at": int(submitted.timestamp() * 1000)})[1]  # to Ana
+    bot.clock.advance(timedelta(seconds=20))
+    bot.leadbot.relay.deliver_due()  # both DMs reach Slack 20 s after intake
+    bot.clock.advance(timedelta(minutes=5))
+    assert bot.click_contacted(sam["id"], "U0SDR1") == 200  # a click in Slack only
+    eventually(lambda: _lead(bot, sam["id"]).first_touch_at)
+    bot.clock.advance(timedelta(minutes=5))
+    logged = {"channel": "call", "by": "U0SDR2", "source": "hubspot", "external_id": "calls:1"}
+    assert bot.post_json(f"/leads/{ana['id']}/touches", logged)[0] == 201  # a call the CRM logged
+
+    first = _lead(bot, sam["id"])
+    assert (first.source_created_at, first.source_seconds, first.delivery_seconds) == (submitted, 180.0, 20.0)
+    assert (first.rep_seconds, first.confirmed_touch_at) == (300.0, None)
+    second = _lead(bot, ana["id"])
+    assert (second.rep_seconds, second.confirmed_touch_at) == (600.0, bot.clock.now())
+    text = _report(bot.engine, bot.leadbot.config, bot.clock)
+    assert (
+        "Where the time goes: system 3m 20s (before Leadbot 3m, Leadbot to the DM 20s) · rep 5m (DM to first touch)"
+        " · first touches confirmed by the CRM or a tool 50%, Slack click only 50%"
+    ) in text
+    assert text.splitlines()[-2:] == ["• <@U0SDR1>: 1 · 5m 20s · 100% · 0 · n/a · 5m · 0%",
+                                      "• <@U0SDR2>: 1 · 10m 20s · 100% · 0 · n/a · 10m · 100%"]  # fmt: skip
+
+
+def _lead(bot, lead_id: int):
+    with read_session(bot.engine) as session:
+        return lead_store.get_lead(session, lead_id)

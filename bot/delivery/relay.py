@@ -219,6 +219,8 @@ class OutboxRelay:
                     lead_store.set_message_location(
                         session, row.lead_id, outcome.lead_message, outcome.channel, outcome.ts
                     )
+                    if outcome.lead_message == "alert" and row.method == "chat.postMessage":
+                        lead_store.mark_alert_delivered(session, row.lead_id, self.clock.now())
                 outbox_store.mark_sent(session, row.id, self.clock.now(), outcome.channel, outcome.ts)
         elif isinstance(outcome, TryAgain):
             self._retry_later(row, outcome)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -57,6 +67,16 @@ class LeadIn(BaseModel):
     pricing_page_visit: StrictBool = False
     pages_visited: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=200)] = []
     external_id: Annotated[str, Field(max_length=200)] | int | None = None
+    # When the source created the lead (the form's submission, the CRM record's creation): the delay before
+    # Leadbot heard of it counts as the system's, not the rep's. ISO 8601 with a zone, or epoch milliseconds.
+    created_at: AwareDatetime | None = Field(default=None, validation_alias=AliasChoices("created_at", "submitted_at"))
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _epoch_milliseconds(cls, value: Any) -> Any:
+        if isinstance(value, int | str) and str(value).isdigit():
+            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+        return value
 
     @field_validator("email")
     @classmethod
@@ -172,7 +192,19 @@ def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         created_at=now,
         assigned_at=now,
         last_activity_at=now,
+        **_source_time(data.created_at, now),
     )
+
+
+SOURCE_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _source_time(created: datetime | None, now: datetime) -> dict:
+    """The source's creation time and the delay before Leadbot; a time ahead of ours by more than skew is ignored."""
+    if created is None or created > now + SOURCE_CLOCK_SKEW:
+        return {}
+    created = min(created, now)
+    return {"source_created_at": created, "source_seconds": (now - created).total_seconds()}
 
 
 # Stored as the form sent them (after validation).

@@ -24,6 +24,7 @@ HUBSPOT_FIELDS = {
     "company_size": "company_size",
     "industry": "industry",
     "hs_analytics_source": "source",
+    "createdate": "created_at",
     "utm_source": "utm_source",
     "utm_medium": "utm_medium",
     "utm_campaign": "utm_campaign",
@@ -45,6 +46,7 @@ SALESFORCE_FIELDS = {
     "NumberOfEmployees": "company_size",
     "Industry": "industry",
     "LeadSource": "source",
+    "CreatedDate": "created_at",
 }
 
 

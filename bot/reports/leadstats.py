@@ -21,6 +21,7 @@ from bot.intake.sources import UNKNOWN
 from bot.slack.blocks import escape
 from store import stats
 from store.db import read_session, write_session
+from store.time_split import TimeSplit, time_split
 
 USAGE = (
     "Usage: `/leadstats [today|7d|30d|90d|this-month|last-month|YYYY-MM-DD..YYYY-MM-DD] "
@@ -143,6 +144,7 @@ class RepLine:
     owner_id: str
     counts: stats.Counts
     median_seconds: float | None
+    split: TimeSplit
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class ReportFigures:
     business: list[float | None] | None  # median and p90 in business time, when business hours are set
     idle: stats.IdleLeads
     reps: list[RepLine]
+    split: TimeSplit
 
 
 def report_text(engine: Engine, config: Config, request: StatsRequest, now: datetime | None = None) -> str:
@@ -193,11 +196,17 @@ def _figures(session, config: Config, request: StatsRequest, now: datetime | Non
         for member in config.members_with_role("sdr"):  # a rep who got no leads is still on the table, with zeros
             by_owner.setdefault(member.slack_id, stats.Counts())
         reps = [
-            RepLine(owner, counts, percentile(0.5, counts, scope=stats.Scope(owner_id=owner)))
+            RepLine(
+                owner,
+                counts,
+                percentile(0.5, counts, scope=stats.Scope(owner_id=owner)),
+                time_split(session, start, end, stats.Scope(owner_id=owner, source=scope.source)),
+            )
             for owner, counts in by_owner.items()
         ]
     median_before = percentile(0.5, b, start=start - length, end=start)
-    return ReportFigures(period, b, percentile(0.5, n), percentile(0.9, n), median_before, business, idle, reps)
+    split = time_split(session, start, end, scope)
+    return ReportFigures(period, b, percentile(0.5, n), percentile(0.9, n), median_before, business, idle, reps, split)
 
 
 def _summary_lines(figures: ReportFigures, config: Config, request: StatsRequest) -> list[str]:
@@ -215,6 +224,7 @@ def _summary_lines(figures: ReportFigures, config: Config, request: StatsRequest
         f"• Time to first touch: median {median_text}{_arrow(figures.median, figures.median_before)}, "
         f"p90 {p90_text} · SLA compliance {_ratio(n.within_sla, n.leads)}"
         f"{_arrow(_share(n.within_sla, n.leads), _share(b.within_sla, b.leads))} · breaches {n.breaches}",
+        _split_line(figures.split),
         f"• Escalations {n.escalations} · reassignments {n.reassignments}",
         f"• Lead → MQL {_ratio(n.mql, n.leads)} · lead → SQL {_ratio(n.sql, n.leads)} · SQL acceptance "
         f"{_ratio(n.accepted, n.accepted + n.rejected)} · SQL → opportunity {_ratio(n.accepted, n.sql)}",
@@ -226,15 +236,26 @@ def _summary_lines(figures: ReportFigures, config: Config, request: StatsRequest
     ]
 
 
+def _split_line(split: TimeSplit) -> str:
+    """Which part of the delay is the system's and which the rep's, and how many touches a system confirmed."""
+    return (
+        f"• Where the time goes: system {_duration(split.system)} (before Leadbot {_duration(split.before_leadbot)}, "
+        f"Leadbot to the DM {_duration(split.to_the_dm)}) · rep {_duration(split.rep)} (DM to first touch) · "
+        f"first touches confirmed by the CRM or a tool {_ratio(split.confirmed, split.first_touches)}, "
+        f"Slack click only {_ratio(split.first_touches - split.confirmed, split.first_touches)}"
+    )
+
+
 def _rep_lines(reps: list[RepLine]) -> list[str]:
     if not reps:
         return []
-    lines = ["*Per rep*: leads · median first touch · SLA · SQLs · acceptance"]
+    lines = ["*Per rep*: leads · median first touch · SLA · SQLs · acceptance · rep delay · confirmed touches"]
     for rep in sorted(reps, key=lambda r: (-r.counts.leads, r.owner_id)):
-        c = rep.counts
+        c, split = rep.counts, rep.split
         lines.append(
             f"• <@{rep.owner_id}>: {c.leads} · {_duration(rep.median_seconds)} · {_ratio(c.within_sla, c.leads)} · "
-            f"{c.sql} · {_ratio(c.accepted, c.accepted + c.rejected)}"
+            f"{c.sql} · {_ratio(c.accepted, c.accepted + c.rejected)} · {_duration(split.rep)} · "
+            f"{_ratio(split.confirmed, split.first_touches)}"
         )
     return lines
 

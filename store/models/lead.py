@@ -175,6 +175,16 @@ class Lead(SQLModel, table=True):
     # Why it was disqualified, or why the AE sent it back: {"code": ..., "notes": ..., "by": ...}.
     outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
+    # Where the time to first touch went (the honest split in /leadstats): before Leadbot (the source's own
+    # creation time, when the form or CRM sends it, to intake), Leadbot's own (intake to the DM delivered),
+    # and the rep's (DM delivered to first touch); and when a touch was first confirmed outside Slack.
+    source_created_at: datetime | None = utc_column(nullable=True)
+    alert_delivered_at: datetime | None = utc_column(nullable=True)
+    source_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    delivery_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    rep_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    confirmed_touch_at: datetime | None = utc_column(nullable=True)
+
     # What the reports count about this lead, kept by store.leads.log_activity from the activity log as each
     # event is appended (store.report_facts.rebuild_facts recomputes them from the whole log).
     first_touch_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
