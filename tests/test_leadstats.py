@@ -94,7 +94,7 @@ def test_a_rep_and_a_source_scope(engine, clock, history):
     assert "Leads in: 2 ▲" in sam and "median 4m, p90 4m · SLA compliance 50% · breaches 1" in sam
 
     website = _report(engine, history, clock, "30d source:website")
-    assert website.splitlines()[0] == "*source website, the last 30 days*"
+    assert website.splitlines()[0] == "*source Website, the last 30 days*"  # named as the standard spells it
     assert "Leads in: 2 ▲" in website and "lead → SQL 50%" in website
 
 
@@ -407,3 +407,17 @@ def test_the_report_splits_the_delay_into_the_systems_and_the_reps_and_counts_co
 def _lead(bot, lead_id: int):
     with read_session(bot.engine) as session:
         return lead_store.get_lead(session, lead_id)
+
+
+@pytest.mark.parametrize(
+    "text", ['source:"Paid Search"', "source:Paid Search", "source:“Paid Search”", "source:paid search 30d"]
+)
+def test_a_source_of_two_words_can_be_named_quoted_or_not(text):
+    config = make_config()
+    request = parse_request(text, "U0MGR1", config, START)
+    assert (request.scope.source, request.scope_label) == ("Paid Search", "source Paid Search")
+
+
+def test_an_unclosed_quote_is_a_usage_error():
+    with pytest.raises(UsageError, match="quote is not closed"):
+        parse_request('source:"Paid Search', "U0MGR1", make_config(), START)

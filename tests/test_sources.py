@@ -70,3 +70,30 @@ def test_intake_stores_the_standard_source_and_the_clean_campaign_keeping_the_ra
 
     assert (lead.source, lead.lead_source, lead.utm_campaign) == ("adwords", "Paid Search", "brand-q4")
     assert lead.extra["utm_campaign_raw"] == "Brand Q4"
+
+
+@pytest.mark.parametrize(
+    ("given", "standard"),
+    [
+        # HubSpot's Original Source, as a workflow webhook's enum becomes words (bot.intake.crm_webhooks)
+        ("Organic Search", "Organic Search"), ("Paid Search", "Paid Search"), ("Email Marketing", "Email"),
+        ("Social Media", "Organic Social"), ("Referrals", "Referral"), ("Ai Referrals", "Referral"),
+        ("Direct Traffic", "Direct"), ("Offline", "Offline"), ("Offline Sources", "Offline"),
+        ("Paid Social", "Paid Social"),
+        # Salesforce's standard Lead Source picklist
+        ("Web", "Website"), ("Phone Inquiry", "Direct"), ("Partner Referral", "Partner"),
+        ("Employee Referral", "Referral"), ("External Referral", "Referral"), ("Trade Show", "Events"),
+        ("Advertisement", "Advertising"), ("Purchased List", "Purchased List"), ("Other", "Unknown"),
+    ],
+)  # fmt: skip
+def test_the_crms_own_source_values_map_to_standard_sources(given, standard):
+    assert attribute_source(SourcesConfig(), source=given, utm_source=None, utm_medium=None) == standard
+
+
+def test_a_salesforce_export_of_standard_lead_sources_is_mostly_known(engine, clock):
+    config = make_config()
+    prepare_database(engine, config)
+    values = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other", "Trade Show", "Advertisement"]
+    leads = [accept_lead(engine, config, clock, parse_lead({"email": f"p{i}@c{i}.io", "source": v})).lead
+             for i, v in enumerate(values)]  # fmt: skip
+    assert [lead.lead_source for lead in leads].count("Unknown") == 1  # only "Other" says nothing

@@ -105,6 +105,10 @@ STANDARD_SOURCES = [
     "Content",
     "Direct",
     "Outbound",
+    "Organic Social",
+    "Advertising",
+    "Purchased List",
+    "Offline",
 ]
 
 
@@ -132,6 +136,23 @@ DEFAULT_SOURCE_MAP = [
     SourceRule(source="content download", as_="Content"),
     SourceRule(source="web", as_="Website"),
     SourceRule(page="/contact", as_="Website"),
+    # HubSpot's Original Source (hs_analytics_source, as its labels read) ...
+    SourceRule(source="Email Marketing", as_="Email"),
+    SourceRule(source="Social Media", as_="Organic Social"),
+    SourceRule(source="Referrals", as_="Referral"),
+    SourceRule(source="AI Referrals", as_="Referral"),
+    SourceRule(source="Direct Traffic", as_="Direct"),
+    SourceRule(source="Offline Sources", as_="Offline"),
+    SourceRule(source="Offline", as_="Offline"),
+    # ... and Salesforce's standard Lead Source values (Web is mapped above; Purchased List is a standard name).
+    SourceRule(source="Phone Inquiry", as_="Direct"),
+    SourceRule(source="Partner Referral", as_="Partner"),
+    SourceRule(source="Employee Referral", as_="Referral"),
+    SourceRule(source="External Referral", as_="Referral"),
+    SourceRule(source="Trade Show", as_="Events"),
+    SourceRule(source="Seminar - Internal", as_="Events"),
+    SourceRule(source="Seminar - Partner", as_="Partner"),
+    SourceRule(source="Advertisement", as_="Advertising"),
 ]
 
 

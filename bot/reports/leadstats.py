@@ -52,7 +52,7 @@ def _day_start(day: date, config: Config) -> datetime:
 
 def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> StatsRequest | None:
     """None for `help`; raises UsageError with the usage for anything it does not understand."""
-    words = text.split()
+    words = _words(text, config)
     if words and words[0].lower() == "help":
         return None
     today = now.astimezone(config.tz).date()
@@ -91,6 +91,7 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
             scope, scope_label = stats.Scope(owner_id=member.slack_id), member.name
         elif lowered.startswith("source:") and len(word) > len("source:"):
             name = word.split(":", 1)[1]
+            name = next((s for s in [*config.sources.standard, UNKNOWN] if s.lower() == name.lower()), name)
             scope, scope_label = stats.Scope(source=name), f"source {name}"
         elif lowered == "public":
             public = True
@@ -102,6 +103,28 @@ def parse_request(text: str, actor_id: str, config: Config, now: datetime) -> St
     request = StatsRequest(start, end, label, scope, scope_label, public, show_reps, chart)
     _check_permission(request, actor_id, config)
     return request
+
+
+_TOKEN = re.compile(r'(?:[^\s"]+|"[^"]*")+')
+
+
+def _words(text: str, config: Config) -> list[str]:
+    """The words of the command; `source:"Paid Search"` (any quotes) or `source:Paid Search` is one word."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"')  # the curly quotes a Mac types
+    if text.count('"') % 2:
+        raise UsageError(f"A quote is not closed. {USAGE}")
+    words = [token.replace('"', "") for token in _TOKEN.findall(text)]
+    standard = [name.lower() for name in config.sources.standard]
+    joined: list[str] = []
+    for word in words:
+        last = joined[-1] if joined else ""
+        if last.lower().startswith("source:"):
+            longer = f"{last.split(':', 1)[1]} {word}".lower()
+            if any(name == longer or name.startswith(longer + " ") for name in standard):
+                joined[-1] = f"{last} {word}"
+                continue
+        joined.append(word)
+    return joined
 
 
 def _check_permission(request: StatsRequest, actor_id: str, config: Config) -> None:
