@@ -318,3 +318,31 @@ def test_round_robin_gives_a_rep_who_lost_a_lead_the_next_turn_and_keeps_everyon
     with write_session(engine) as session:
         state = rotation_store.lock_rotation(session, "sdr")
         assert state.credits == {"U0SDR1": 0} and state.counts == {"U0SDR1": 2, "U0SDR2": 2, "U0SDR3": 1}
+
+
+# -- sales regions from countries ------------------------------------------------------------------------
+@pytest.mark.parametrize("country", ["Germany", "DE", "DEU", "Deutschland", "germany ", "UK", "United Arab Emirates"])
+def test_a_lead_with_only_a_country_matches_a_rule_on_its_sales_region(engine, clock, country):
+    config = config_with()
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "a@one.de", "country": country})).lead
+    assert lead.routing_reason.startswith("EMEA rule → its pool")
+    assert lead.region is None and lead.country == country.strip()  # stored as given; the region is derived
+
+
+@pytest.mark.parametrize(("country", "rule"), [("United States", "Default pool"), ("Brazil", "Default pool"),
+                                              ("Japan", "Default pool"), ("Bavaria", "Default pool")])  # fmt: skip
+def test_countries_outside_the_rules_region_do_not_match_it(engine, clock, country, rule):
+    config = config_with()
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "a@one.io", "country": country})).lead
+    assert lead.routing_reason.startswith(rule)
+
+
+def test_a_country_can_be_moved_to_another_region_and_an_unknown_one_is_refused(engine, clock):
+    config = config_with(routing__country_regions={"Mexico": "EMEA"})  # an odd split, to show the override
+    prepare_database(engine, config)
+    lead = accept_lead(engine, config, clock, parse_lead({"email": "a@one.mx", "country": "MX"})).lead
+    assert lead.routing_reason.startswith("EMEA rule")
+    with pytest.raises(ConfigError, match="'Atlantis' is not a country"):
+        config_with(routing__country_regions={"Atlantis": "EMEA"})

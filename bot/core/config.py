@@ -34,6 +34,7 @@ from bot.core.config_types import (
     check_timezone,
 )
 from bot.core.durations import IdleLimit, parse_idle_limit
+from bot.routing.regions import country_code
 
 
 class ConfigError(Exception):
@@ -167,6 +168,19 @@ class RoutingConfig(StrictModel):
     fallback: SlackUserId
     existing_owner: bool = True  # a lead from a domain with an open lead or opportunity goes to that owner first
     rules: list[RoutingRule] = []
+    # A country's sales region where the built-in split (NA, LATAM, EMEA, APAC) does not fit: {Mexico: NA}.
+    country_regions: dict[str, Annotated[str, Field(min_length=1, max_length=40)]] = {}
+
+    @field_validator("country_regions")
+    @classmethod
+    def _countries_known(cls, regions: dict[str, str]) -> dict[str, str]:
+        codes = {}
+        for country, region in regions.items():
+            code = country_code(country)
+            if code is None:
+                raise ValueError(f"{country!r} is not a country (an ISO code such as MX, or a name such as Mexico)")
+            codes[code] = region
+        return codes
 
     @field_validator("rules")
     @classmethod

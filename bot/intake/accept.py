@@ -305,7 +305,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     if existing is not None:
         return _record_resubmission(session, existing, data, config, now)
     lead = _new_lead(data, config, now)
-    assignment = assign_new_lead(session, config, facts_of(lead), now)
+    assignment = assign_new_lead(session, config, facts_of(lead, config), now)
     lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
     lead.claimable = assignment.claimable
     lead.first_touch_due_at = sla.first_touch_due(lead, config, now)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.core.config import Config, PoolConfig, RoutingRule, TeamMemberConfig
 from bot.intake.scoring import company_size_bounds
+from bot.routing.regions import sales_region
 from bot.sla.calendars import calendar_for
 from store import routing as rotation_store
 
@@ -39,10 +40,12 @@ class LeadFacts:
     industry: str | None = None
     product: str | None = None
     source: str | None = None
+    sales_region: str | None = None  # NA, LATAM, EMEA, APAC: named, or from the country
 
 
-def facts_of(lead) -> LeadFacts:
+def facts_of(lead, config: Config | None = None) -> LeadFacts:
     """What the rules look at, from a stored lead."""
+    overrides = config.routing.country_regions if config else None
     return LeadFacts(
         domain=lead.domain,
         region=lead.region,
@@ -51,6 +54,7 @@ def facts_of(lead) -> LeadFacts:
         industry=lead.industry,
         product=lead.product_interest,
         source=lead.lead_source,
+        sales_region=sales_region(lead.region, lead.country, overrides),
     )
 
 
@@ -84,7 +88,7 @@ def _any(wanted: list[str], value: str | None) -> bool:
 def rule_matches(rule: RoutingRule, lead: LeadFacts) -> bool:
     match = rule.match
     if not (
-        _any(match.region, lead.region)
+        (_any(match.region, lead.region) or _any(match.region, lead.sales_region))
         and _any(match.country, lead.country)
         and _any(match.industry, lead.industry)
         and _any(match.product, lead.product)

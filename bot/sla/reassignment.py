@@ -66,7 +66,7 @@ def reassign_lead(
     stop_all_clocks(session, lead)
     if old_owner and old_owner != new_owner:
         # Credit the old owner's turn back: the lead they lost no longer counts against their share.
-        rotation_store.credit_back(session, pool_key_for(config, facts_of(lead)), old_owner)
+        rotation_store.credit_back(session, pool_key_for(config, facts_of(lead, config)), old_owner)
     lead.owner_id, lead.routing_reason = new_owner, f"{reason} ({why})"
     lead.reassign_count += 1
     lead.assigned_at = now
