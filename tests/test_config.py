@@ -230,3 +230,35 @@ def test_idle_limits_per_stage_default_to_a_cadence_and_new_keeps_the_playbook()
         ("4h", "3d"),
         ("2bd", "None"),
     ]
+
+
+def test_check_config_warns_of_routing_typos_an_empty_pool_and_unused_tags(tmp_path, monkeypatch, capsys):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["team"][0]["territories"] = ["EMEA"]
+    data["team"][1]["territories"] = ["NA"]
+    data["routing"]["rules"] = [
+        {"name": "Europe", "match": {"region": ["EMAE"]}, "pool": {"territories": ["EMAE"]}},
+    ]
+    monkeypatch.setenv("LEADBOT_CONFIG", str(_write(tmp_path, yaml.safe_dump(data))))
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["check-config"]) == 0  # valid, but not what was meant:
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: rule 'Europe': no SDR carries the territory 'EMAE' in its pool (did you mean 'EMEA'?)",
+        "warning: rule 'Europe': its pool is empty, so its leads go to the fallback",
+        "warning: rule 'Europe': 'EMAE' is not a sales region (did you mean 'EMEA'?)",
+        "warning: territory 'EMEA' (Sam Rivera) is used by no rule",
+        "warning: territory 'NA' (Ana Silva) is used by no rule",
+    ]
+
+
+def test_check_config_has_no_routing_warning_for_a_sound_file(tmp_path, monkeypatch, capsys):
+    data = yaml.safe_load(MINIMAL_CONFIG)
+    data["team"][0]["territories"] = ["EMEA"]
+    data["routing"]["rules"] = [{"name": "Europe", "match": {"region": ["EMEA"]}, "pool": {"territories": ["EMEA"]}}]
+    monkeypatch.setenv("LEADBOT_CONFIG", str(_write(tmp_path, yaml.safe_dump(data))))
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["check-config"]) == 0
+    assert "warning:" not in capsys.readouterr().out

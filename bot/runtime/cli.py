@@ -20,6 +20,7 @@ from bot.intake.csv_leads import read_leads
 from bot.intake.importer import import_leads, terminal_progress
 from bot.lifecycle.erasure import forget_person
 from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
+from bot.routing.config_checks import routing_warnings
 from bot.routing.dry_run import format_dry_run, simulate_routing
 from bot.runtime.app import build_leadbot, prepare_database
 from bot.runtime.server import make_http_server
@@ -45,6 +46,8 @@ def cmd_check_config(settings: Settings, _args) -> int:
         f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
         f"first touch {config.sla.first_touch}, hot {config.sla.first_touch_hot})"
     )
+    for warning in routing_warnings(config):
+        print(f"warning: {warning}")
     return _check_crm(settings, config)
 
 
