@@ -22,17 +22,19 @@ class BusinessCalendar:
     open_at: time
     close_at: time
     days: frozenset[int]  # 0 = Monday
-    holiday_country: str | None = None
-    holiday_subdivision: str | None = None
+    holiday_country: str | tuple[str, ...] | None = None  # one country, or several whose holidays all close
+    holiday_subdivision: str | None = None  # with one country: its state or region (CA for California)
+    closures: frozenset[date] = frozenset()  # the company's own closed days
 
     @cached_property
     def _holidays(self):
-        if not self.holiday_country:
-            return {}
-        return holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
+        countries = (self.holiday_country,) if isinstance(self.holiday_country, str) else self.holiday_country or ()
+        subdivision = self.holiday_subdivision if len(countries) == 1 else None
+        calendars = [holidays.country_holidays(country, subdiv=subdivision) for country in countries]
+        return sum(calendars[1:], calendars[0]) if calendars else {}
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in self.days and day not in self._holidays
+        return day.weekday() in self.days and day not in self._holidays and day not in self.closures
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The open interval of one local day in UTC, or None when closed.

@@ -6,7 +6,7 @@ Everything the file leaves out takes the playbook's default.
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -55,6 +55,14 @@ class TeamMemberConfig(StrictModel):
     territories: list[str] = []
     segments: list[str] = []
     products: list[str] = []
+    holidays: str | list[str] | None = None  # the rep's own public holidays (a country code or several)
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_calendars(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for country in [value] if isinstance(value, str) else value or []:
+            check_holiday_country(country)
+        return value
 
 
 class ChannelsConfig(StrictModel):
@@ -70,8 +78,20 @@ class BusinessHoursConfig(StrictModel):
     open: ClockTime = time(9)
     close: ClockTime = time(18)
     timezone: TimeZoneName | None = None  # default: each rep's own, else the team's
-    holidays: str | None = None  # a country code for public holidays (holidays package), e.g. US, GB, DE
-    holidays_subdivision: str | None = None  # e.g. CA for California
+    # Public holidays (holidays package): a country code (US, GB, DE) or several ([US, DE, GB]: closed on each's).
+    holidays: str | list[str] | None = None
+    holidays_subdivision: str | None = None  # with one country: e.g. CA for California
+    # A territory's own holidays ({EMEA: [DE, GB], NA: US}): its reps' clocks use them instead of `holidays`.
+    territory_holidays: dict[str, str | list[str]] = {}
+    closures: list[date] = []  # the company's own closed days (a year-end shutdown), for everyone
+
+    def countries(self, member: TeamMemberConfig | None) -> tuple[str, ...]:
+        """Whose public holidays close this member's clock: their own, their territory's, else the team's."""
+        own = member.holidays if member else None
+        if own is None and member:
+            own = next((self.territory_holidays[t] for t in member.territories if t in self.territory_holidays), None)
+        chosen = own if own is not None else self.holidays
+        return (chosen,) if isinstance(chosen, str) else tuple(chosen or ())
 
     @model_validator(mode="after")
     def _opens_before_closing(self) -> BusinessHoursConfig:
@@ -79,12 +99,17 @@ class BusinessHoursConfig(StrictModel):
             raise ValueError("business_hours: close must be later than open")
         if not self.days:
             raise ValueError("business_hours: days must name at least one day")
-        if self.holidays:
-            try:
-                holidays.country_holidays(self.holidays, subdiv=self.holidays_subdivision)
-            except NotImplementedError:
-                raise ValueError(f"business_hours: no holiday calendar for {self.holidays!r}") from None
+        given = [self.holidays, *self.territory_holidays.values()]
+        for country in [c for value in given if value for c in ([value] if isinstance(value, str) else value)]:
+            check_holiday_country(country, self.holidays_subdivision if country == self.holidays else None)
         return self
+
+
+def check_holiday_country(country: str, subdivision: str | None = None) -> None:
+    try:
+        holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        raise ValueError(f"no holiday calendar for {country!r} (use a country code such as US, GB, DE)") from None
 
 
 IdleLimitValue = Annotated[IdleLimit | None, BeforeValidator(parse_idle_limit)]

@@ -17,22 +17,26 @@ def calendar_for(config: Config, member_id: str | None) -> BusinessCalendar | Al
         return AlwaysOpen(ZoneInfo(config.timezone))
     member = config.member(member_id) if member_id else None
     zone = hours.timezone or (member.timezone if member and member.timezone else None) or config.timezone
-    return _calendar(hours, zone)
+    countries = hours.countries(member)
+    # The subdivision belongs to the team's one country; a rep on another calendar takes the whole country.
+    subdivision = hours.holidays_subdivision if countries == (hours.holidays,) else None
+    return _calendar(hours, zone, countries, subdivision)
 
 
 _calendars: dict[tuple, BusinessCalendar] = {}
 
 
-def _calendar(hours, zone: str) -> BusinessCalendar:
-    # Built once per (hours, zone): the holiday table behind it is worth keeping.
-    key = (tuple(hours.days), hours.open, hours.close, zone, hours.holidays, hours.holidays_subdivision)
+def _calendar(hours, zone: str, countries: tuple[str, ...], subdivision: str | None) -> BusinessCalendar:
+    # Built once per (hours, zone, countries): the holiday table behind it is worth keeping.
+    key = (tuple(hours.days), hours.open, hours.close, zone, countries, subdivision, tuple(hours.closures))
     if key not in _calendars:
         _calendars[key] = BusinessCalendar(
             tz=ZoneInfo(zone),
             open_at=hours.open,
             close_at=hours.close,
             days=frozenset(WEEKDAY_NUMBERS[d] for d in hours.days),
-            holiday_country=hours.holidays,
-            holiday_subdivision=hours.holidays_subdivision,
+            holiday_country=countries or None,
+            holiday_subdivision=subdivision,
+            closures=frozenset(hours.closures),
         )
     return _calendars[key]
