@@ -39,10 +39,11 @@ def import_leads(
     mapping: dict[str, str],
     alerts: bool,
     progress: Callable[[int], None] | None = None,
+    export: str | None = None,
 ) -> ImportReport:
     """Each row is all or nothing (its own transaction); a bad row is reported and the rest go on."""
     report = ImportReport()
-    for done, (number, row) in enumerate(read_leads(path, mapping), start=1):
+    for done, (number, row) in enumerate(read_leads(path, mapping, export), start=1):
         try:
             lead_in = parse_lead(row)
         except InvalidLead as exc:

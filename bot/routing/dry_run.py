@@ -23,11 +23,18 @@ class DryRun:
     rejected: int = 0
 
 
-def simulate_routing(engine: Engine, config: Config, clock: Clock, path: str | Path) -> DryRun:
+def simulate_routing(
+    engine: Engine,
+    config: Config,
+    clock: Clock,
+    path: str | Path,
+    mapping: dict[str, str] | None = None,
+    export: str | None = None,
+) -> DryRun:
     """Run every row through the real intake and routing in one transaction, then roll it all back."""
     report, now = DryRun(), clock.now()
     with rolled_back_session(engine) as session:
-        for number, row in read_leads(path):
+        for number, row in read_leads(path, mapping, export):
             try:
                 lead_in = parse_lead(row)
             except InvalidLead as exc:

@@ -16,7 +16,7 @@ from bot.core.settings import Settings
 from bot.crm.connect import CrmNotConfigured, connect_crm, crm_problems
 from bot.crm.records import CrmError
 from bot.devtools.demo import run_demo
-from bot.intake.csv_leads import read_leads
+from bot.intake.csv_leads import FORMATS, UnreadableCsv, read_leads
 from bot.intake.importer import import_leads, terminal_progress
 from bot.lifecycle.erasure import forget_person
 from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
@@ -31,9 +31,10 @@ from store.outbox import retry_failed
 from store.report_facts import rebuild_facts
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 2) -> int:
+    """2: Leadbot cannot start the command (config, database); 1: the input itself is bad."""
     print(f"leadbot: {message}", file=sys.stderr)
-    return 2
+    return code
 
 
 def cmd_check_config(settings: Settings, _args) -> int:
@@ -168,31 +169,46 @@ def cmd_route(settings: Settings, args) -> int:
         ensure_schema(engine)  # nothing else is written: the team and rotation rows are left as they are
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc))
+    mapping = _column_map(args.map)
+    if isinstance(mapping, str):
+        return _fail(mapping)
     try:
-        print(format_dry_run(simulate_routing(engine, config, SystemClock(), args.file)))
+        print(format_dry_run(simulate_routing(engine, config, SystemClock(), args.file, mapping, args.format)))
     except FileNotFoundError:
         return _fail(f"{args.file}: no such file")
+    except UnreadableCsv as exc:
+        return _fail(f"{args.file}: {exc}", code=1)
     return 0
+
+
+def _column_map(pairs: list[str] | None) -> dict[str, str] | str:
+    """--map COLUMN=field flags as a mapping, or what is wrong with one."""
+    mapping = {}
+    for pair in pairs or []:
+        column, _, field = pair.partition("=")
+        if not column or not field:
+            return f"--map takes COLUMN=field, got {pair!r}"
+        mapping[column] = field
+    return mapping
 
 
 def cmd_import(settings: Settings, args) -> int:
     """Backfill leads from a CSV file through the same intake, with or without their DMs."""
 
-    mapping = {}
-    for pair in args.map or []:
-        column, _, field = pair.partition("=")
-        if not column or not field:
-            return _fail(f"--map takes COLUMN=field, got {pair!r}")
-        mapping[column] = field
+    mapping = _column_map(args.map)
+    if isinstance(mapping, str):
+        return _fail(mapping)
     try:
         config = load_config(settings.config_path)
         engine = make_engine(settings.database_url)
         prepare_database(engine, config)
-        total = sum(1 for _ in read_leads(args.file))
+        total = sum(1 for _ in read_leads(args.file, mapping, args.format))
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc))
     except FileNotFoundError:
         return _fail(f"{args.file}: no such file")
+    except UnreadableCsv as exc:
+        return _fail(f"{args.file}: {exc}", code=1)
     report = import_leads(
         engine,
         config,
@@ -201,6 +217,7 @@ def cmd_import(settings: Settings, args) -> int:
         mapping=mapping,
         alerts=not args.no_alerts,
         progress=terminal_progress(total),
+        export=args.format,
     )
     print(report.summary())
     if not args.no_alerts and report.created:
@@ -294,16 +311,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run the SLA sweep and the outbox relay alone").set_defaults(run=cmd_worker)
     route = commands.add_parser("route", help="where the current config would send each lead of a CSV file")
     route.add_argument("--dry-run", action="store_true", help="simulate only (required)")
-    route.add_argument("file", help="a CSV with a header row of intake field names")
+    route.add_argument("file", help="a CSV with a header row (intake field names, or a CRM's export)")
     route.set_defaults(run=cmd_route)
     importing = commands.add_parser("import", help="backfill leads from a CSV file (header row of field names)")
     importing.add_argument("file")
-    importing.add_argument(
-        "--map",
-        action="append",
-        metavar="COLUMN=field",
-        help="rename a CSV column to an intake field, e.g. --map 'E-mail=email'",
-    )
+    for command in (route, importing):
+        command.add_argument(
+            "--map",
+            action="append",
+            metavar="COLUMN=field",
+            help="rename a CSV column to an intake field, e.g. --map 'E-mail=email'",
+        )
+        command.add_argument(
+            "--format",
+            choices=sorted(FORMATS),
+            help="the CRM whose standard export this is (default: recognised from the header)",
+        )
     importing.add_argument("--no-alerts", action="store_true", help="import without DMs to the owners")
     importing.set_defaults(run=cmd_import)
     stats = commands.add_parser("stats", help="the /leadstats report in the terminal, or --csv for its rows")
