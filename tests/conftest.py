@@ -22,8 +22,10 @@ from sqlmodel import SQLModel, select
 from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
 from bot.core.settings import Settings
+from bot.devtools.standin.hubspot_api import FakeHubSpot
 from bot.devtools.standin.hubspot_people import hubspot_v3_headers
 from bot.devtools.standin.requests import post, select_action, send_block_action
+from bot.devtools.standin.salesforce_api import FakeSalesforce
 from bot.devtools.standin.web_api import FakeSlack
 from bot.runtime.app import Leadbot, build_leadbot
 from bot.runtime.server import ServerThread, make_http_server
@@ -148,6 +150,37 @@ def key_pair(tmp_path_factory):
     )
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return str(path), public
+
+
+# -- the CRM stand-ins, with a user for each team member ----------------------------------------------------
+CRM_PEOPLE = {
+    "U0SDR1": "sam@acme.test",
+    "U0SDR2": "ana@acme.test",
+    "U0AE1": "alex@acme.test",
+    "U0MGR1": "morgan@acme.test",
+}
+HUBSPOT_TOKEN = "pat-na1-test-token"
+SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME = "3MVG9leadbot.test", "integration@acme.test"
+
+
+@pytest.fixture
+def hubspot():
+    standin = FakeHubSpot(access_token=HUBSPOT_TOKEN).start()
+    for email in CRM_PEOPLE.values():
+        standin.add_owner(email)
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def salesforce(key_pair):
+    standin = FakeSalesforce(
+        client_id=SALESFORCE_CLIENT_ID, username=SALESFORCE_USERNAME, public_key_pem=key_pair[1]
+    ).start()
+    for email in CRM_PEOPLE.values():
+        standin.add_user(email)
+    yield standin
+    standin.stop()
 
 
 # -- Slack and the running bot ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from datetime import timedelta
@@ -13,6 +14,7 @@ from store import outbox as outbox_store
 from store.db import read_session
 from store.models import Lead, OutboxMessage
 from tests.conftest import eventually
+from tests.test_handoff import LEAD
 
 
 def settled(bot, timeout: float = 10.0) -> None:
@@ -54,3 +56,18 @@ def lead_row(bot, lead_id: int) -> Lead:
 def http_get(url: str):
     with urllib.request.urlopen(url, timeout=5) as answer:
         return answer.status, answer.read(), dict(answer.headers)
+
+
+def new_lead(bot, lead: dict | None = None) -> tuple[int, str]:
+    """A lead written to the CRM as a record owned by its SDR: (lead id, the CRM record's id)."""
+    status, body = bot.post_lead(lead or LEAD)
+    assert status == 201
+    settled(bot)
+    return body["id"], lead_row(bot, body["id"]).crm_record_id
+
+
+def answers(standin) -> list[dict]:
+    """Leadbot's answers to every event the CRM stand-in delivered so far (waits until each is answered)."""
+    deliveries = standin.wait_for_deliveries()
+    assert {d.status for d in deliveries} == {200}, [(d.status, d.answer) for d in deliveries]
+    return [json.loads(d.answer) for d in deliveries]

@@ -14,27 +14,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.devtools.standin.hubspot_api import FakeHubSpot
 from bot.devtools.standin.requests import post
 from store import leads as lead_store
 from store.db import read_session
 from store.models import Activity, OutboxMessage
 from tests.conftest import HUBSPOT_SECRET, RunningBot, eventually, hubspot_headers, make_config, start_bot, stop_bot
-from tests.crm_support import lead_row, settled
+from tests.crm_support import answers, lead_row, new_lead, settled
 from tests.test_concurrent_clicks import _button, _press, at_once
-from tests.test_crm_hubspot import PEOPLE, TOKEN, crm_config
-from tests.test_handoff import LEAD
+from tests.test_crm_hubspot import TOKEN, crm_config, owner_id
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def hubspot(clock):
-    standin = FakeHubSpot(access_token=TOKEN).start()
-    for email in PEOPLE.values():
-        standin.add_owner(email)
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture
@@ -49,23 +38,8 @@ def crm_bot(database_url, fake_slack, clock, hubspot):
     stop_bot(leadbot, server)
 
 
-def owner_id(hubspot: FakeHubSpot, slack_id: str) -> str:
-    return next(o["id"] for o in hubspot.owners if o["email"] == PEOPLE[slack_id])
-
-
-def new_lead(bot) -> tuple[int, str]:
-    """A lead, written to HubSpot as a contact owned by its SDR: (lead id, contact id)."""
-    status, body = bot.post_lead(LEAD)
-    assert status == 201
-    settled(bot)
-    return body["id"], lead_row(bot, body["id"]).crm_record_id
-
-
 def answered(bot) -> list[dict]:
-    """Leadbot's answers to every webhook delivered so far (waits until each is answered)."""
-    deliveries = bot.hubspot.wait_for_deliveries()
-    assert {d.status for d in deliveries} == {200}, [(d.status, d.answer) for d in deliveries]
-    return [json.loads(d.answer) for d in deliveries]
+    return answers(bot.hubspot)
 
 
 def activities(bot, lead_id: int, kind: str) -> list[Activity]:

@@ -10,31 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot.devtools.standin.salesforce_api import FakeSalesforce
 from bot.devtools.standin.salesforce_people import salesforce_time
 from store import leads as lead_store
 from store.db import read_session
 from tests.conftest import INTAKE_TOKEN, RunningBot, start_bot, stop_bot
-from tests.crm_support import crm_rows, lead_row, settled
-from tests.test_crm_salesforce import (
-    CLIENT_ID,
-    PEOPLE,
-    USERNAME,
-    crm_config,
-    jwt_settings,
-)
-from tests.test_handoff import LEAD
+from tests.crm_support import answers, crm_rows, lead_row, new_lead, settled
+from tests.test_crm_salesforce import crm_config, jwt_settings, user_id
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def salesforce(key_pair):
-    standin = FakeSalesforce(client_id=CLIENT_ID, username=USERNAME, public_key_pem=key_pair[1]).start()
-    for email in PEOPLE.values():
-        standin.add_user(email)
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture
@@ -47,21 +30,8 @@ def crm_bot(database_url, fake_slack, clock, salesforce, key_pair):
     stop_bot(leadbot, server)
 
 
-def user_id(salesforce: FakeSalesforce, slack_id: str) -> str:
-    return next(u["Id"] for u in salesforce.records("User") if u["Email"] == PEOPLE[slack_id])
-
-
-def new_lead(bot) -> tuple[int, str]:
-    status, body = bot.post_lead(LEAD)
-    assert status == 201
-    settled(bot)
-    return body["id"], lead_row(bot, body["id"]).crm_record_id
-
-
 def answered(bot) -> list[dict]:
-    deliveries = bot.salesforce.wait_for_deliveries()
-    assert {d.status for d in deliveries} == {200}, [(d.status, d.answer) for d in deliveries]
-    return [json.loads(d.answer) for d in deliveries]
+    return answers(bot.salesforce)
 
 
 def test_a_call_logged_in_salesforce_by_the_owner_is_the_first_touch(crm_bot):

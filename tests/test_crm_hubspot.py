@@ -19,17 +19,21 @@ from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, Opportunity, OutboxMessage
-from tests.conftest import MINIMAL_CONFIG, RunningBot, eventually, hubspot_headers, parse_config, start_bot, stop_bot
+from tests.conftest import (
+    CRM_PEOPLE,
+    HUBSPOT_TOKEN,
+    MINIMAL_CONFIG,
+    RunningBot,
+    eventually,
+    hubspot_headers,
+    parse_config,
+    start_bot,
+    stop_bot,
+)
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
 from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _qualified, _submit
 
-TOKEN = "pat-na1-test-token"
-PEOPLE = {
-    "U0SDR1": "sam@acme.test",
-    "U0SDR2": "ana@acme.test",
-    "U0AE1": "alex@acme.test",
-    "U0MGR1": "morgan@acme.test",
-}
+TOKEN, PEOPLE = HUBSPOT_TOKEN, CRM_PEOPLE
 
 
 def crm_config(**crm):
@@ -43,15 +47,6 @@ def crm_config(**crm):
         **crm,
     }
     return parse_config(data, "test config")
-
-
-@pytest.fixture
-def hubspot():
-    standin = FakeHubSpot(access_token=TOKEN).start()
-    for email in PEOPLE.values():
-        standin.add_owner(email)
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture

@@ -17,17 +17,22 @@ from bot.runtime.cli import main
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, Opportunity
-from tests.conftest import INTAKE_TOKEN, MINIMAL_CONFIG, RunningBot, eventually, parse_config, start_bot, stop_bot
+from tests.conftest import (
+    CRM_PEOPLE,
+    INTAKE_TOKEN,
+    MINIMAL_CONFIG,
+    SALESFORCE_CLIENT_ID,
+    SALESFORCE_USERNAME,
+    RunningBot,
+    eventually,
+    parse_config,
+    start_bot,
+    stop_bot,
+)
 from tests.crm_support import crm_rows, drained, http_get, lead_row, settled, unsent
 from tests.test_handoff import LEAD, QUALIFIED, _modal, _press, _qualified, _submit
 
-CLIENT_ID, USERNAME = "3MVG9leadbot.test", "integration@acme.test"
-PEOPLE = {
-    "U0SDR1": "sam@acme.test",
-    "U0SDR2": "ana@acme.test",
-    "U0AE1": "alex@acme.test",
-    "U0MGR1": "morgan@acme.test",
-}
+CLIENT_ID, USERNAME, PEOPLE = SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME, CRM_PEOPLE
 STAMPS = {"lead_id": "Leadbot_Lead_Id__c", "routing_reason": "Leadbot_Routing_Reason__c"}
 
 
@@ -37,15 +42,6 @@ def crm_config(people: dict | None = None, **crm):
         member["email"] = (people or PEOPLE)[member["slack_id"]]
     data["crm"] = {"system": "salesforce", "stamp_fields": STAMPS, **crm}
     return parse_config(data, "test config")
-
-
-@pytest.fixture
-def salesforce(key_pair):
-    standin = FakeSalesforce(client_id=CLIENT_ID, username=USERNAME, public_key_pem=key_pair[1]).start()
-    for email in PEOPLE.values():
-        standin.add_user(email)
-    yield standin
-    standin.stop()
 
 
 def jwt_settings(salesforce: FakeSalesforce, key_file: str) -> dict:
