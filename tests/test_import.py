@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 from sqlmodel import select
 
 from bot.runtime.cli import main
@@ -51,9 +53,16 @@ def test_import_creates_good_rows_reports_bad_ones_and_logs_duplicates(tmp_path,
 
     out, err = capsys.readouterr()
     assert code == 1  # some rows were rejected
-    assert "2 created, 1 duplicates (logged as touches), 3 rejected." in out
+    assert "2 created, 1 duplicates (logged as touches), 3 rejected, of 6 rows." in out
     assert "  row 4: email:" in out and "  row 5: demo_request:" in out and "  row 7: company:" in out
-    assert "6/6 rows" in err  # the progress bar reached the end
+    assert "Rejected rows, with their row number and reason: leads.rejected.csv" in out
+    assert "Likely cause" not in out  # the rows fail in different ways: nothing wrong with the file as such
+    # Beside the input, as written plus their row number and reason, ready to fix and import again.
+    rejected = list(csv.reader((tmp_path / "leads.rejected.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert rejected[0] == ["row", "reason", "E-mail", "First name", "company", "Demo?", "pages_visited", "company_size"]
+    assert [(row[0], row[1].split(":")[0], row[2]) for row in rejected[1:]] == [
+        ("4", "email", "not-an-email"), ("5", "demo_request", "dee@initech.com"), ("7", "company", "eve@umbrella.com")
+    ]  # fmt: skip
     with read_session(engine) as session:
         leads = session.exec(select(Lead).order_by(Lead.id)).all()
         resubmitted = session.exec(select(Activity).where(Activity.kind == "resubmitted")).all()

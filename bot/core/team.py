@@ -42,3 +42,14 @@ def find_member(config: Config, word: str) -> TeamMemberConfig:
         raise UnknownMember(f"Nobody on the Leadbot team is called `{word[:40]}`.")
     names = ", ".join(m.name for m in matches)
     raise UnknownMember(f"`{word[:40]}` could be {names}: mention the one you mean.")
+
+
+def person_named(config: Config, by: str, *, by_name: bool = False) -> str | None:
+    """The team member's Slack id for a Slack id, an email or a CRM owner id, or with `by_name` their full name
+    as a CRM export writes it ("Jamie Rivera"); None for someone else (or a name two members share)."""
+    wanted = by.strip().lower()
+    for member in config.team:
+        if wanted in (member.slack_id.lower(), (member.email or "").lower(), (member.crm_owner_id or "").lower()):
+            return member.slack_id
+    named = [m.slack_id for m in config.team if by_name and _plain(m.name) == _plain(by)]
+    return named[0] if len(named) == 1 else None

@@ -150,7 +150,8 @@ def _email_domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
-def _new_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
+def build_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
+    """The lead row of a submission, scored and attributed, not yet routed (created and assigned `now`)."""
     email_domain = _email_domain(data.email)
     free = email_domain in {d.lower() for d in config.scoring.free_email_domains}
     size = str(data.company_size) if data.company_size is not None else None
@@ -304,7 +305,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     existing = lead_store.find_open_by_email(session, normalise_email(data.email))
     if existing is not None:
         return _record_resubmission(session, existing, data, config, now)
-    lead = _new_lead(data, config, now)
+    lead = build_lead(data, config, now)
     assignment = assign_new_lead(session, config, facts_of(lead, config), now)
     lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
     lead.claimable = assignment.claimable

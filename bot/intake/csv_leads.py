@@ -38,6 +38,22 @@ FORMATS: dict[str, dict[str, str]] = {
         "industry": "industry", "lead_source": "source",
     },
 }  # fmt: skip
+# What a historic record says about itself, read by a backfill only (bot/intake/history.py): in a live import a
+# "Create Date" without a zone or a "Lead Status" stays with the lead as an extra field, as the file named it.
+HISTORY_FIELDS = frozenset({"created_at", "status", "lifecycle_stage", "owner", "first_touch_at"})
+HISTORY_COLUMNS: dict[str, str] = {
+    "create_date": "created_at", "created_date": "created_at", "createddate": "created_at",
+    "created": "created_at", "created_at": "created_at", "submitted_at": "created_at",
+    "lead_status": "status", "status": "status", "stage": "status",
+    "lifecycle_stage": "lifecycle_stage",
+    "contact_owner": "owner", "lead_owner": "owner", "owner": "owner", "owner_email": "owner",
+    "lead_owner_email": "owner", "contact_owner_email": "owner", "hubspot_owner": "owner", "owner_id": "owner",
+    "ownerid": "owner",
+    "first_touch_at": "first_touch_at", "first_touch": "first_touch_at", "first_contacted": "first_touch_at",
+    "first_outreach_date": "first_touch_at", "date_of_first_engagement": "first_touch_at",
+    "time_of_first_engagement": "first_touch_at", "first_engagement_date": "first_touch_at",
+    "first_call_date": "first_touch_at",
+}  # fmt: skip
 # A header that has these columns is that CRM's export.
 SIGNATURES = {"hubspot": {"record_id", "create_date"}, "salesforce": {"lead_source", "lead_status"}}
 
@@ -66,42 +82,116 @@ def detect_encoding(path: str | Path) -> str:
     return ENCODINGS[-1]
 
 
-def read_leads(
-    path: str | Path, mapping: dict[str, str] | None = None, export: str | None = None
-) -> Iterator[tuple[int, dict]]:
-    """Yield (row number, lead dict). `mapping` renames columns (CSV header → intake field); `export`
-    (hubspot, salesforce) applies that CRM's standard map, else it is detected from the header.
+class LeadFile:
+    """A CSV of leads, read in one streaming pass: `header`, then (row number, lead dict, raw cells) per row.
 
-    Empty cells are left out; `pages_visited` is split on ';'; booleans accept true/yes/1 and
-    false/no/0 (anything else is passed through, so intake names the bad field).
+    `mapping` renames columns (CSV header → intake field); `export` (hubspot, salesforce) applies that CRM's
+    standard map, else it is detected from the header. With `history` (a backfill), the record's own created
+    date, status, lifecycle stage, owner and first touch are recognised too (HISTORY_FIELDS).
+
+    Empty cells are left out; `pages_visited` is split on ';'; booleans accept true/yes/1 and false/no/0
+    (anything else is passed through, so intake names the bad field). A row with more filled cells than the
+    header has columns is given as None: its values cannot be matched to columns.
     """
-    own = {header_key(column): field for column, field in (mapping or {}).items()}
-    with open(path, newline="", encoding=detect_encoding(path)) as handle:
-        sample = handle.read(64 * 1024)
-        handle.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-        except csv.Error:
-            dialect = csv.excel  # one column, or nothing to tell by: commas
-        reader = csv.reader(handle, dialect)
+
+    def __init__(
+        self, path: str | Path, mapping: dict[str, str] | None = None, export: str | None = None, *, history=False
+    ):
+        self.path, self.history = Path(path), history
+        self.own = {header_key(column): field for column, field in (mapping or {}).items()}
+        self.export = export
+        self.encoding = _readable_encoding(self.path)
+        with self._open() as handle:
+            self.dialect = _dialect(handle.read(64 * 1024))
+            handle.seek(0)
+            self.header = _header(csv.reader(handle, self.dialect))
+        keys = [header_key(column) for column in self.header]
+        self.export = export or detect_export(keys)
+        known = FORMATS.get(self.export, {})
+        self.fields = _fields_for(keys, self.header, self.own, (HISTORY_COLUMNS | known) if history else known, history)
+        for needed, named in [("email", "the email")] + ([("created_at", "the created date")] if history else []):
+            if needed not in self.fields:
+                columns = ", ".join(f"'{column}'" for column in self.header[:12])
+                more = f" and {len(self.header) - 12} more" if len(self.header) > 12 else ""
+                raise UnreadableCsv(
+                    f"no column is {named}: the columns are {columns}{more}. Name it with --map 'COLUMN={needed}'."
+                )
+
+    def _open(self):
+        return open(self.path, newline="", encoding=self.encoding)
+
+    def rows(self) -> Iterator[tuple[int, dict | None, list[str]]]:
+        with self._open() as handle:
+            reader = csv.reader(handle, self.dialect)
+            next(reader, None)
+            number = 1
+            try:
+                for number, cells in enumerate(reader, start=2):  # row 1 is the header
+                    overflow = any(cell.strip() for cell in cells[len(self.fields) :])
+                    yield number, None if overflow else _lead(self.fields, cells), cells
+            except csv.Error as exc:  # a cell past the csv module's limit (128 KiB): not a CSV of leads
+                raise UnreadableCsv(f"row {number + 1} cannot be read as CSV ({exc})") from None
+
+    def count_rows(self) -> int:
+        """How many data rows (quoted newlines inside a cell are not rows): for the progress bar."""
+        with self._open() as handle:
+            try:
+                return max(sum(1 for _ in csv.reader(handle, self.dialect)) - 1, 0)
+            except csv.Error:
+                return 0  # `rows` names the row
+
+    def feeds(self, field: str) -> bool:
+        return field in self.fields
+
+
+def read_leads(
+    path: str | Path, mapping: dict[str, str] | None = None, export: str | None = None, *, history: bool = False
+) -> Iterator[tuple[int, dict]]:
+    """Yield (row number, lead dict) of a CSV of leads (see LeadFile); a row that overflows the header is {}."""
+    for number, lead, _ in LeadFile(path, mapping, export, history=history).rows():
+        yield number, lead or {}
+
+
+def _readable_encoding(path: Path) -> str:
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if start.startswith(b"PK\x03\x04"):
+        raise UnreadableCsv("this is an Excel workbook or another zip file, not CSV: save it as CSV (UTF-8) first")
+    if b"\x00" in start and not start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableCsv("this is a binary file, not CSV text: export the leads as CSV first")
+    return detect_encoding(path)
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+    except csv.Error:
+        return csv.excel  # one column, or nothing to tell by: commas
+
+
+def _header(reader) -> list[str]:
+    try:
         header = next(reader, None)
-        if not header:
-            raise UnreadableCsv("the file is empty: it needs a header row naming the columns")
-        keys = [header_key(column) for column in header]
-        fields = _fields_for(keys, header, own, FORMATS.get(export or detect_export(keys), {}))
-        for number, cells in enumerate(reader, start=2):  # row 1 is the header
-            yield number, _lead(fields, cells)
+    except csv.Error as exc:
+        raise UnreadableCsv(f"the header row cannot be read as CSV ({exc})") from None
+    if not header or not any(column.strip() for column in header):
+        raise UnreadableCsv("the file is empty: it needs a header row naming the columns")
+    return header
 
 
 def detect_export(keys: list[str]) -> str | None:
     return next((name for name, signature in SIGNATURES.items() if signature <= set(keys)), None)
 
 
-def _fields_for(keys: list[str], header: list[str], own: dict[str, str], export: dict[str, str]) -> list[str]:
+def _fields_for(
+    keys: list[str], header: list[str], own: dict[str, str], export: dict[str, str], history: bool
+) -> list[str]:
     """The intake field each column feeds: the --map, else the export's map, else the header as an intake
-    field name in any case and spacing, else the column's own name (kept with the lead as an extra field)."""
+    field name in any case and spacing (the history fields too in a backfill), else the column's own name
+    (kept with the lead as an extra field)."""
+    named = INTAKE_FIELDS | HISTORY_FIELDS if history else INTAKE_FIELDS
     return [
-        own.get(key) or export.get(key) or (key if key in INTAKE_FIELDS else column.strip())
+        own.get(key) or export.get(key) or (key if key in named else column.strip())
         for key, column in zip(keys, header, strict=True)
     ]
 

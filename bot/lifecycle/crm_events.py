@@ -24,12 +24,13 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.core.team import person_named
 from bot.crm.inbound import ActivityMade, CrmEvent, OwnerChanged
 from bot.crm.records import CrmActivity, CrmConnector
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.lifecycle.codes import ContactMethod
-from bot.lifecycle.logged_touches import LeadRef, TouchIn, TouchRefused, UnknownLead, log_logged_touch, person_named
+from bot.lifecycle.logged_touches import LeadRef, TouchIn, TouchRefused, UnknownLead, log_logged_touch
 from bot.sla.clocks import stop_all_clocks
 from bot.sla.reassignment import reassign_lead
 from bot.slack.escalation import owner_left_the_team

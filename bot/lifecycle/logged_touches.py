@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.clock import Clock
 from bot.core.config import Config
+from bot.core.team import person_named
 from bot.crm import changes as crm
 from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
@@ -115,15 +116,6 @@ def log_logged_touch(engine: Engine, config: Config, clock: Clock, ref: LeadRef,
         delivery.send(session, Kind.ALERT_REDRAW, now=now, lead_id=lead.id)
         delivery.refresh_homes(session, [lead.owner_id], now)
         return TouchTaken(lead=lead, logged=logged or "activity", by_owner=logged is not None)
-
-
-def person_named(config: Config, by: str) -> str | None:
-    """The team member's Slack id for a Slack id, an email or a CRM owner id; None for someone else."""
-    wanted = by.strip().lower()
-    for member in config.team:
-        if wanted in (member.slack_id.lower(), (member.email or "").lower(), (member.crm_owner_id or "").lower()):
-            return member.slack_id
-    return None
 
 
 def _find_lead(session, ref: LeadRef) -> Lead:

@@ -226,6 +226,7 @@ def _figures(session, config: Config, request: StatsRequest, now: datetime | Non
                 time_split(session, start, end, stats.Scope(owner_id=owner, source=scope.source)),
             )
             for owner, counts in by_owner.items()
+            if owner  # leads without an owner (backfilled from a rep who left) count for the team, not as a rep
         ]
     median_before = percentile(0.5, b, start=start - length, end=start)
     split = time_split(session, start, end, scope)
@@ -284,7 +285,10 @@ def _rep_lines(reps: list[RepLine]) -> list[str]:
 
 
 def _leakage_line(counts: stats.Counts, idle: stats.IdleLeads, config: Config) -> str:
-    worst = ", ".join(f"#{lead_id} {escape(email)} (<@{owner}>)" for lead_id, email, owner, _ in idle.worst)
+    worst = ", ".join(
+        f"#{lead_id} {escape(email)} ({f'<@{owner}>' if owner else 'no owner'})"
+        for lead_id, email, owner, _ in idle.worst
+    )
     return (
         f"• Leakage: {counts.never_touched} never touched · {counts.touched_after_reassignment} touched only "
         f"after a reassignment · {idle.count} open with no activity for over "

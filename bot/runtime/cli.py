@@ -8,6 +8,7 @@ import os
 import sys
 
 from dotenv import load_dotenv
+from tqdm import tqdm
 
 from bot.core.clock import SystemClock
 from bot.core.config import ConfigError, load_config
@@ -16,8 +17,11 @@ from bot.core.settings import Settings
 from bot.crm.connect import CrmNotConfigured, connect_crm, crm_problems
 from bot.crm.records import CrmError
 from bot.devtools.demo import run_demo
-from bot.intake.csv_leads import FORMATS, UnreadableCsv, read_leads
-from bot.intake.importer import import_leads, terminal_progress
+from bot.intake.backfill import backfill_leads
+from bot.intake.csv_leads import FORMATS, LeadFile, UnreadableCsv
+from bot.intake.history import status_key
+from bot.intake.importer import import_leads
+from bot.intake.importer import summary as import_summary
 from bot.lifecycle.erasure import forget_person
 from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
 from bot.routing.config_checks import routing_warnings
@@ -27,6 +31,7 @@ from bot.runtime.server import make_http_server
 from bot.slack.plain_text import mrkdwn_to_plain
 from store.db import make_engine, write_session
 from store.migrate import SchemaOutdated, current_revision, ensure_schema, upgrade
+from store.models import Stage
 from store.outbox import retry_failed
 from store.report_facts import rebuild_facts
 
@@ -193,36 +198,51 @@ def _column_map(pairs: list[str] | None) -> dict[str, str] | str:
 
 
 def cmd_import(settings: Settings, args) -> int:
-    """Backfill leads from a CSV file through the same intake, with or without their DMs."""
+    """New leads from a CSV file through the same intake (with or without their DMs), or a --backfill of
+    historic records that keep their dates, stages, owners and first touches and page nobody."""
 
-    mapping = _column_map(args.map)
-    if isinstance(mapping, str):
-        return _fail(mapping)
+    mapping, stages = _column_map(args.map), _stage_map(args.stage)
+    if isinstance(mapping, str) or isinstance(stages, str):
+        return _fail(mapping if isinstance(mapping, str) else stages)
     try:
         config = load_config(settings.config_path)
         engine = make_engine(settings.database_url)
         prepare_database(engine, config)
-        total = sum(1 for _ in read_leads(args.file, mapping, args.format))
+        lead_file = LeadFile(args.file, mapping, args.format, history=args.backfill)
+        total = lead_file.count_rows()
     except (ConfigError, SchemaOutdated) as exc:
         return _fail(str(exc))
     except FileNotFoundError:
         return _fail(f"{args.file}: no such file")
     except UnreadableCsv as exc:
         return _fail(f"{args.file}: {exc}", code=1)
-    report = import_leads(
-        engine,
-        config,
-        SystemClock(),
-        args.file,
-        mapping=mapping,
-        alerts=not args.no_alerts,
-        progress=terminal_progress(total),
-        export=args.format,
-    )
-    print(report.summary())
-    if not args.no_alerts and report.created:
+    with tqdm(total=total, unit="row", disable=None, file=sys.stderr) as bar:
+        try:
+            if args.backfill:
+                report = backfill_leads(
+                    engine, config, SystemClock(), lead_file, dayfirst=args.dayfirst, stages=stages, progress=bar.update
+                )
+            else:
+                report = import_leads(engine, config, SystemClock(), lead_file, alerts=not args.no_alerts,
+                                      progress=bar.update)  # fmt: skip
+        except UnreadableCsv as exc:  # past the header: the rows before it are in, each whole
+            return _fail(f"{args.file}: {exc}", code=1)
+    print(import_summary(report, backfill=args.backfill))
+    if not args.backfill and not args.no_alerts and report.created:
         print("DMs for the new leads are queued; a running `leadbot serve` or `leadbot worker` sends them.")
     return 1 if report.rejected else 0
+
+
+def _stage_map(pairs: list[str] | None) -> dict[str, Stage] | str:
+    """--stage VALUE=stage flags (a CRM's own status → Leadbot's stage), or what is wrong with one."""
+    stages = {}
+    for pair in pairs or []:
+        value, _, stage = pair.rpartition("=")
+        named = status_key(stage)
+        if not value or named not in Stage._value2member_map_:
+            return f"--stage takes VALUE=stage with a stage among {', '.join(Stage)}, got {pair!r}"
+        stages[status_key(value)] = Stage(named)
+    return stages
 
 
 def cmd_forget(settings: Settings, args) -> int:
@@ -313,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--dry-run", action="store_true", help="simulate only (required)")
     route.add_argument("file", help="a CSV with a header row (intake field names, or a CRM's export)")
     route.set_defaults(run=cmd_route)
-    importing = commands.add_parser("import", help="backfill leads from a CSV file (header row of field names)")
+    importing = commands.add_parser(
+        "import", help="new leads from a CSV file, or --backfill historic records (header row of column names)"
+    )
     importing.add_argument("file")
     for command in (route, importing):
         command.add_argument(
@@ -328,6 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="the CRM whose standard export this is (default: recognised from the header)",
         )
     importing.add_argument("--no-alerts", action="store_true", help="import without DMs to the owners")
+    importing.add_argument(
+        "--backfill",
+        action="store_true",
+        help="historic records: keep their created date, status, owner and first touch; no timers, no Slack",
+    )
+    importing.add_argument("--dayfirst", action="store_true", help="read 05/03/2026 as 5 March (backfill dates)")
+    importing.add_argument(
+        "--stage", action="append", metavar="VALUE=stage", help="the stage of a CRM status value (backfill)"
+    )
     importing.set_defaults(run=cmd_import)
     stats = commands.add_parser("stats", help="the /leadstats report in the terminal, or --csv for its rows")
     stats.add_argument("words", nargs="*", help="the same arguments as /leadstats: period and scope")

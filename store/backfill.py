@@ -1,0 +1,47 @@
+"""Historic records written in batches: which are already here, and the rows of those that are not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, or_, select
+
+from store.models import Activity, Lead, StatsChange
+
+
+@dataclass
+class KnownLeads:
+    """What the database already has of a batch's people: by CRM id, by email, and whose lead is open."""
+
+    external_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    open_emails: set[str] = field(default_factory=set)
+
+
+def known_leads(session: Session, emails: set[str], external_ids: set[str]) -> KnownLeads:
+    known = KnownLeads()
+    if not emails and not external_ids:
+        return known
+    query = select(Lead.email_norm, Lead.external_id, Lead.is_open).where(
+        or_(col(Lead.email_norm).in_(emails), col(Lead.external_id).in_(external_ids))
+    )
+    for email, external_id, is_open in session.exec(query):
+        known.emails.add(email)
+        if external_id:
+            known.external_ids.add(external_id)
+        if is_open:
+            known.open_emails.add(email)
+    return known
+
+
+def insert_history(session: Session, leads: list[Lead], activities: list[list[dict[str, Any]]]) -> None:
+    """The leads (ids are given back on the objects), each one's activity rows, and their report rollup."""
+    session.add_all(leads)
+    session.flush()  # one multi-row INSERT ... RETURNING per few hundred leads
+    rows = [row | {"lead_id": lead.id} for lead, logged in zip(leads, activities, strict=True) for row in logged]
+    if rows:
+        session.exec(insert(Activity), params=rows)
+    if leads:
+        session.exec(insert(StatsChange), params=[{"lead_id": lead.id} for lead in leads])
