@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.intake.accept import InvalidLead, LeadIn, accept_in, parse_lead
-from bot.intake.csv_leads import LeadFile
+from bot.intake.csv_leads import LeadFile, UnreadableCsv
 from store.db import write_session
 
 BATCH = 500  # rows per transaction: big enough to share a commit, small enough to hold the write lock briefly
@@ -81,18 +81,24 @@ def batches(
     """The file's rows in lists of `size`; a row whose cells overflow the header is rejected on the way."""
     batch: list[Row] = []
     width = len(lead_file.header)
-    for number, lead, cells in lead_file.rows():
-        rejects.report.rows += 1
-        if lead is None:
-            filled = sum(1 for cell in cells if cell.strip())
-            rejects.add(number, cells[:width], {"(row)": f"{filled} filled cells but the header names {width} columns"})
-        else:
-            batch.append((number, lead, cells))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-        if progress:
-            progress(1)
+    try:
+        for number, lead, cells in lead_file.rows():
+            rejects.report.rows += 1
+            if lead is None:
+                filled = sum(1 for cell in cells if cell.strip())
+                reason = f"{filled} filled cells but the header names {width} columns"
+                rejects.add(number, cells[:width], {"(row)": reason})
+            else:
+                batch.append((number, lead, cells))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+            if progress:
+                progress(1)
+    except UnreadableCsv:
+        if batch:
+            yield batch  # the rows before the unreadable one go in, each whole
+        raise
     if batch:
         yield batch
 
