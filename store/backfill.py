@@ -36,12 +36,28 @@ def known_leads(session: Session, emails: set[str], external_ids: set[str]) -> K
     return known
 
 
-def insert_history(session: Session, leads: list[Lead], activities: list[list[dict[str, Any]]]) -> None:
-    """The leads (ids are given back on the objects), each one's activity rows, and their report rollup."""
-    session.add_all(leads)
-    session.flush()  # one multi-row INSERT ... RETURNING per few hundred leads
-    rows = [row | {"lead_id": lead.id} for lead, logged in zip(leads, activities, strict=True) for row in logged]
+def insert_history(session: Session, leads: list[dict[str, Any]], activities: list[list[dict[str, Any]]]) -> list[int]:
+    """The leads as plain rows (the model's defaults fill what they leave out), each one's activity rows, and
+    their report rollup; the new ids, in the leads' order. Plain rows, not ORM objects: a Lead object costs
+    about half a millisecond to build, more than its share of the INSERT."""
+    if not leads:
+        return []
+    defaults = _lead_defaults()
+    # Core statements on the tables: the ORM's bulk path costs as much again in Python for rows like these.
+    connection = session.connection()
+    statement = insert(Lead.__table__).returning(Lead.__table__.c.id, sort_by_parameter_order=True)
+    ids = list(connection.execute(statement, [defaults() | lead for lead in leads]).scalars())
+    rows = [row | {"lead_id": lead_id} for lead_id, logged in zip(ids, activities, strict=True) for row in logged]
     if rows:
-        session.exec(insert(Activity), params=rows)
-    if leads:
-        session.exec(insert(StatsChange), params=[{"lead_id": lead.id} for lead in leads])
+        connection.execute(insert(Activity.__table__), rows)
+    connection.execute(insert(StatsChange.__table__), [{"lead_id": lead_id} for lead_id in ids])
+    return ids
+
+
+def _lead_defaults():
+    """A function giving the Lead model's default for every column (fresh lists and dicts each call)."""
+    columns = [column.name for column in Lead.__table__.columns if column.name != "id"]
+    fields = {name: Lead.model_fields[name] for name in columns}
+    fixed = {name: field.default for name, field in fields.items() if field.default_factory is None}
+    made = {name: field.default_factory for name, field in fields.items() if field.default_factory is not None}
+    return lambda: fixed | {name: factory() for name, factory in made.items()}

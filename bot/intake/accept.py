@@ -152,6 +152,11 @@ def _email_domain(email: str) -> str:
 
 def build_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
     """The lead row of a submission, scored and attributed, not yet routed (created and assigned `now`)."""
+    return Lead(**lead_values(data, config, now))
+
+
+def lead_values(data: LeadIn, config: Config, now: datetime) -> dict:
+    """build_lead's column values: a backfill inserts thousands as plain rows (an ORM Lead costs ~0.5 ms)."""
     email_domain = _email_domain(data.email)
     free = email_domain in {d.lower() for d in config.scoring.free_email_domains}
     size = str(data.company_size) if data.company_size is not None else None
@@ -169,7 +174,7 @@ def build_lead(data: LeadIn, config: Config, now: datetime) -> Lead:
         ),
         config.scoring,
     )
-    return Lead(
+    return dict(
         **_as_given(data),
         email_norm=normalise_email(data.email),
         domain=(data.domain or (None if free else email_domain)),

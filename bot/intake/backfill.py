@@ -16,15 +16,15 @@ from sqlalchemy.engine import Engine
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.crm import changes as crm
-from bot.intake.accept import InvalidLead, LeadIn, build_lead, normalise_email, parse_lead
+from bot.intake.accept import InvalidLead, LeadIn, lead_values, normalise_email, parse_lead
 from bot.intake.csv_leads import LeadFile
 from bot.intake.history import LIFECYCLE_ORDER, History, HistoryReader, reached
 from bot.intake.importer import BATCH, ImportReport, RejectedRows, batches, likely_cause
-from bot.lifecycle.touches import first_touch_facts
+from bot.lifecycle.touches import time_to_touch
 from bot.sla import clocks as sla
 from store import backfill as backfill_store
 from store.db import write_session
-from store.models import Lead, Stage
+from store.models import Stage
 
 Record = tuple[int, LeadIn, History, list[str]]
 
@@ -81,55 +81,55 @@ def _write_batch(engine: Engine, config: Config, records: list[Record], report: 
             known.emails.add(email)
             if external_id is not None:
                 known.external_ids.add(str(external_id))
-            if lead.is_open:
+            if lead["is_open"]:
                 known.open_emails.add(email)
         backfill_store.insert_history(session, leads, logs)
     report.created += len(leads)
 
 
-def historic_lead(data: LeadIn, history: History, config: Config, source: str) -> tuple[Lead, list[dict]]:
-    """The lead as it was, and the activity log that says so (store.report_facts rebuilds the same facts)."""
+def historic_lead(data: LeadIn, history: History, config: Config, source: str) -> tuple[dict, list[dict]]:
+    """The lead's row as it was, and the activity log that says so (store.report_facts rebuilds the same facts)."""
     created = history.created_at
-    lead = build_lead(data, config, created)
-    lead.owner_id, lead.stage, lead.is_open = history.owner_id, history.stage, history.is_open
-    lead.routing_reason = f"Owner in the CRM: {history.owner_named}" if history.owner_named else None
-    lead.first_touch_due_at = sla.first_touch_due(lead, config, created)
-    lead.crm_record_id, lead.crm_record_type = crm.record_from_source(config, lead.external_id) or (None, None)
-    lead.extra |= {"backfilled": True} | ({"crm_status": history.status} if history.status else {})
-    if history.owner_named and history.owner_id is None:
-        lead.extra["crm_owner"] = history.owner_named
-    lead.reached_mql = reached(history, "mql") or lead.lifecycle_stage == "mql"
-    lead.reached_sql, lead.reached_opportunity = reached(history, "sql"), reached(history, "opportunity")
-    furthest = max(LIFECYCLE_ORDER.index(lead.lifecycle_stage), LIFECYCLE_ORDER.index(history.lifecycle))
-    lead.lifecycle_stage = LIFECYCLE_ORDER[furthest]
+    lead = lead_values(data, config, created)
+    owner = history.owner_id
+    lead |= {"owner_id": owner, "stage": history.stage, "is_open": history.is_open}
+    lead["routing_reason"] = f"Owner in the CRM: {history.owner_named}" if history.owner_named else None
+    lead["first_touch_due_at"] = sla.first_touch_due_for(config, owner, lead["hot"], created)
+    lead["crm_record_id"], lead["crm_record_type"] = crm.record_from_source(config, lead["external_id"]) or (None, None)
+    lead["extra"] |= {"backfilled": True} | ({"crm_status": history.status} if history.status else {})
+    if history.owner_named and owner is None:
+        lead["extra"]["crm_owner"] = history.owner_named
+    lead["reached_mql"] = reached(history, "mql") or lead["lifecycle_stage"] == "mql"
+    lead["reached_sql"], lead["reached_opportunity"] = reached(history, "sql"), reached(history, "opportunity")
+    furthest = max(LIFECYCLE_ORDER.index(lead["lifecycle_stage"]), LIFECYCLE_ORDER.index(history.lifecycle))
+    lead["lifecycle_stage"] = LIFECYCLE_ORDER[furthest]
 
-    log = [_logged(created, "created", source=lead.lead_source, backfilled_from=source)]
-    if lead.owner_id:
-        log.append(_logged(created, "assigned", owner=lead.owner_id, reason=lead.routing_reason))
+    log = [_logged(created, "created", source=lead["lead_source"], backfilled_from=source)]
+    if owner:
+        log.append(_logged(created, "assigned", owner=owner, reason=lead["routing_reason"]))
     if history.first_touch_at:
         log.append(_first_touch(lead, config, history.first_touch_at, source))
-    last = lead.last_activity_at
-    if lead.reached_mql:
-        log.append(_logged(created, "mql", score=lead.score))
-    if lead.reached_sql:
+    last = lead["last_activity_at"]
+    if lead["reached_mql"]:
+        log.append(_logged(created, "mql", score=lead["score"]))
+    if lead["reached_sql"]:
         log.append(_logged(last, "handed_off", ae=None, reason="backfilled"))
-    if lead.reached_opportunity:
+    if lead["reached_opportunity"]:
         log.append(_logged(last, "accepted", backfilled=True))
-    if lead.stage == Stage.DISQUALIFIED:
+    if history.stage == Stage.DISQUALIFIED:
         log.append(_logged(last, "disqualified", reason=history.status or "backfilled", notes=""))
     return lead, log
 
 
-def _first_touch(lead: Lead, config: Config, at: datetime, source: str) -> dict:
-    facts = first_touch_facts(config, lead, at)
-    lead.first_touch_at = lead.last_touch_at = lead.confirmed_touch_at = at
-    lead.first_touch_by = lead.last_touch_by = lead.owner_id or "outside"
-    lead.first_touch_via = lead.last_touch_via = "other"
-    lead.first_touch_source = lead.last_touch_source = source
-    lead.touch_count = 1
-    lead.last_activity_at = max(at, lead.created_at)
-    lead.first_touch_seconds = facts["seconds_to_first_touch"]
-    lead.first_touch_business_seconds = facts["business_seconds_to_first_touch"]
+def _first_touch(lead: dict, config: Config, at: datetime, source: str) -> dict:
+    facts = time_to_touch(config, lead["owner_id"], lead["created_at"], at)
+    by = lead["owner_id"] or "outside"
+    for moment in ("first", "last"):
+        lead |= {f"{moment}_touch_at": at, f"{moment}_touch_by": by, f"{moment}_touch_via": "other",
+                 f"{moment}_touch_source": source}  # fmt: skip
+    lead |= {"confirmed_touch_at": at, "touch_count": 1, "last_activity_at": max(at, lead["created_at"])}
+    lead["first_touch_seconds"] = facts["seconds_to_first_touch"]
+    lead["first_touch_business_seconds"] = facts["business_seconds_to_first_touch"]
     return _logged(at, "touch", first=True, number=1, via="other", source=source, **facts)
 
 

@@ -75,9 +75,12 @@ def parse_moment(value: str, zone: tzinfo, *, dayfirst: bool = False) -> datetim
     if text.isdigit() and len(text) >= 12:  # epoch milliseconds (HubSpot's API exports)
         return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
-        moment = dates.parse(text, dayfirst=dayfirst)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"{value!r} is not a date") from exc
+        moment = datetime.fromisoformat(text)  # most exports, and ten times faster than the general parser
+    except ValueError:
+        try:
+            moment = dates.parse(text, dayfirst=dayfirst)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{value!r} is not a date") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)

@@ -93,8 +93,11 @@ def log_touch(
 
 def first_touch_facts(config: Config, lead: Lead, at: datetime) -> dict[str, float]:
     """How long the owner took, in real and in business time, for the reports (a late report never goes below 0)."""
-    since = lead.assigned_at or lead.created_at
+    return time_to_touch(config, lead.owner_id, lead.assigned_at or lead.created_at, at)
+
+
+def time_to_touch(config: Config, owner_id: str | None, since: datetime, at: datetime) -> dict[str, float]:
     return {
         "seconds_to_first_touch": max((at - since).total_seconds(), 0.0),
-        "business_seconds_to_first_touch": calendar_for(config, lead.owner_id).elapsed(since, at).total_seconds(),
+        "business_seconds_to_first_touch": calendar_for(config, owner_id).elapsed(since, at).total_seconds(),
     }

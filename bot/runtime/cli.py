@@ -20,7 +20,7 @@ from bot.devtools.demo import run_demo
 from bot.intake.backfill import backfill_leads
 from bot.intake.csv_leads import FORMATS, LeadFile, UnreadableCsv
 from bot.intake.history import status_key
-from bot.intake.importer import import_leads
+from bot.intake.importer import BATCH, import_leads
 from bot.intake.importer import summary as import_summary
 from bot.lifecycle.erasure import forget_person
 from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
@@ -219,12 +219,11 @@ def cmd_import(settings: Settings, args) -> int:
     with tqdm(total=total, unit="row", disable=None, file=sys.stderr) as bar:
         try:
             if args.backfill:
-                report = backfill_leads(
-                    engine, config, SystemClock(), lead_file, dayfirst=args.dayfirst, stages=stages, progress=bar.update
-                )
+                report = backfill_leads(engine, config, SystemClock(), lead_file, dayfirst=args.dayfirst,
+                                        stages=stages, progress=bar.update, batch_size=args.batch_size)  # fmt: skip
             else:
                 report = import_leads(engine, config, SystemClock(), lead_file, alerts=not args.no_alerts,
-                                      progress=bar.update)  # fmt: skip
+                                      progress=bar.update, batch_size=args.batch_size)  # fmt: skip
         except UnreadableCsv as exc:  # past the header: the rows before it are in, each whole
             return _fail(f"{args.file}: {exc}", code=1)
     print(import_summary(report, backfill=args.backfill))
@@ -354,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--backfill",
         action="store_true",
         help="historic records: keep their created date, status, owner and first touch; no timers, no Slack",
+    )
+    importing.add_argument(
+        "--batch-size", type=int, default=BATCH, metavar="ROWS", help=f"rows per transaction (default {BATCH})"
     )
     importing.add_argument("--dayfirst", action="store_true", help="read 05/03/2026 as 5 March (backfill dates)")
     importing.add_argument(

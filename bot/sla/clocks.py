@@ -21,7 +21,11 @@ from store.models import Lead, Stage, TimerKind
 
 
 def first_touch_due(lead: Lead, config: Config, assigned_at: datetime) -> datetime:
-    return calendar_for(config, lead.owner_id).add(assigned_at, config.sla.first_touch_for(lead.hot))
+    return first_touch_due_for(config, lead.owner_id, lead.hot, assigned_at)
+
+
+def first_touch_due_for(config: Config, owner_id: str | None, hot: bool, assigned_at: datetime) -> datetime:
+    return calendar_for(config, owner_id).add(assigned_at, config.sla.first_touch_for(hot))
 
 
 # -- scheduling, called inside the transaction that changes the lead --------------------------------
