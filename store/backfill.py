@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, or_, select
 
-from store.models import Activity, Lead, StatsChange
+from store import leads as lead_store
+from store.models import Lead
 
 
 @dataclass
@@ -37,27 +37,8 @@ def known_leads(session: Session, emails: set[str], external_ids: set[str]) -> K
 
 
 def insert_history(session: Session, leads: list[dict[str, Any]], activities: list[list[dict[str, Any]]]) -> list[int]:
-    """The leads as plain rows (the model's defaults fill what they leave out), each one's activity rows, and
-    their report rollup; the new ids, in the leads' order. Plain rows, not ORM objects: a Lead object costs
-    about half a millisecond to build, more than its share of the INSERT."""
-    if not leads:
-        return []
-    defaults = _lead_defaults()
-    # Core statements on the tables: the ORM's bulk path costs as much again in Python for rows like these.
-    connection = session.connection()
-    statement = insert(Lead.__table__).returning(Lead.__table__.c.id, sort_by_parameter_order=True)
-    ids = list(connection.execute(statement, [defaults() | lead for lead in leads]).scalars())
+    """The leads as plain rows, each one's activity rows, and their report rollup; the new ids in order."""
+    ids = lead_store.insert_lead_rows(session, leads)
     rows = [row | {"lead_id": lead_id} for lead_id, logged in zip(ids, activities, strict=True) for row in logged]
-    if rows:
-        connection.execute(insert(Activity.__table__), rows)
-    connection.execute(insert(StatsChange.__table__), [{"lead_id": lead_id} for lead_id in ids])
+    lead_store.log_activity_rows(session, rows)
     return ids
-
-
-def _lead_defaults():
-    """A function giving the Lead model's default for every column (fresh lists and dicts each call)."""
-    columns = [column.name for column in Lead.__table__.columns if column.name != "id"]
-    fields = {name: Lead.model_fields[name] for name in columns}
-    fixed = {name: field.default for name, field in fields.items() if field.default_factory is None}
-    made = {name: field.default_factory for name, field in fields.items() if field.default_factory is not None}
-    return lambda: fixed | {name: factory() for name, factory in made.items()}

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, text, update
 from sqlmodel import Session, col, select
 
+from store.db import model_defaults
 from store.models import Activity, Lead, Stage, StatsChange
 
 
@@ -15,6 +16,14 @@ def find_open_by_email(session: Session, email_norm: str) -> Lead | None:
     """The open lead of this address, locked for the rest of the transaction (a resubmission changes it)."""
     query = select(Lead).where(Lead.email_norm == email_norm, Lead.is_open).with_for_update()
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def open_emails(session: Session, emails: set[str]) -> set[str]:
+    """Which of these addresses have an open lead (locked for the transaction, as find_open_by_email does)."""
+    if not emails:
+        return set()
+    query = select(Lead.email_norm).where(col(Lead.email_norm).in_(emails), col(Lead.is_open)).with_for_update()
+    return set(session.exec(query).all())
 
 
 def find_lead_id(session: Session, *, email: str | None = None, crm_id: str | None = None) -> int | None:
@@ -197,6 +206,26 @@ def open_leads_for_owner(session: Session, owner_id: str, limit: int) -> list[Le
 
 def count_leads(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Lead)).one()
+
+
+def insert_lead_rows(session: Session, leads: list[dict[str, Any]]) -> list[int]:
+    """Many new leads as plain rows (the model's defaults fill the rest) in multi-row INSERT ... RETURNING
+    statements; their ids in the rows' order. For imports: an ORM Lead costs ~0.5 ms to build."""
+    if not leads:
+        return []
+    defaults = model_defaults(Lead)
+    statement = insert(Lead.__table__).returning(Lead.__table__.c.id, sort_by_parameter_order=True)
+    return list(session.connection().execute(statement, [defaults() | lead for lead in leads]).scalars())
+
+
+def log_activity_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many activity rows (lead_id, at, actor, kind, data) and queue their leads for the rollup. Unlike
+    log_activity, the leads' report facts are the caller's: it writes new leads with their facts set."""
+    if rows:
+        connection = session.connection()
+        connection.execute(insert(Activity.__table__), rows)
+        leads = list(dict.fromkeys(row["lead_id"] for row in rows))
+        connection.execute(insert(StatsChange.__table__), [{"lead_id": lead_id} for lead_id in leads])
 
 
 def bulk_insert(session: Session, leads: list[dict[str, Any]], activities: list[dict[str, Any]]) -> None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, update
+from sqlalchemy import and_, exists, func, insert, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from store.db import model_defaults
 from store.models import OutboxMessage
 
 
@@ -36,6 +37,14 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def enqueue_rows(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Many deliveries at once (target, method, payload, lead_id, ref each), due now: an import's alerts."""
+    if rows:
+        defaults = model_defaults(OutboxMessage)
+        rows = [defaults() | {"created_at": now, "next_attempt_at": now} | row for row in rows]
+        session.connection().execute(insert(OutboxMessage.__table__), rows)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,33 @@ def existing_owner_for_domain(session: Session, domain: str) -> str | None:
     ).first()
 
 
+def existing_owners_for_domains(session: Session, domains: set[str]) -> dict[str, str | None]:
+    """existing_owner_for_domain for many domains in two queries: the latest open lead's owner, else the
+    latest opportunity's SDR (None: nobody works with the company yet)."""
+    owners: dict[str, str | None] = dict.fromkeys(domains)
+    latest_open = (
+        select(Lead.domain, func.max(Lead.id).label("id"))
+        .where(col(Lead.domain).in_(domains), col(Lead.is_open))
+        .group_by(Lead.domain)
+        .subquery()
+    )
+    for domain, owner in session.exec(
+        select(Lead.domain, Lead.owner_id).join(latest_open, col(Lead.id) == latest_open.c.id)
+    ):
+        owners[domain] = owner
+    rest = {d for d, owner in owners.items() if not owner}
+    if rest:
+        latest = (
+            select(Opportunity.domain, func.max(Opportunity.id).label("id"))
+            .where(col(Opportunity.domain).in_(rest))
+            .group_by(Opportunity.domain)
+            .subquery()
+        )
+        query = select(Opportunity.domain, Opportunity.sdr_id).join(latest, col(Opportunity.id) == latest.c.id)
+        owners.update(dict(session.exec(query).all()))
+    return owners
+
+
 def away_members(session: Session, now: datetime) -> dict[str, datetime | None]:
     """Reps who are away now, with when they are back (None: until they say so)."""
     rows = session.exec(select(MemberStatus).where(col(MemberStatus.away))).all()

@@ -75,6 +75,35 @@ def send(
     built message (`as_payload()`), except for the alert, which is rendered when it is sent.
     """
     call = SLACK_CALLS[kind]
+    row = outbox_store.enqueue(
+        session,
+        target=Target.SLACK,
+        method=call.method,
+        payload=_payload(kind, to, message, dm_if_no_alert),
+        now=now,
+        lead_id=lead_id,
+        ref=call.ref,
+        background=background,
+    )
+    if not_before is not None:
+        row.next_attempt_at = not_before
+    _ring_after_commit(session)
+
+
+def send_alerts(session: Session, alerts: list[tuple[int, str]], *, now: datetime) -> None:
+    """Queue many new leads' alerts at once, (lead id, owner) each: send(Kind.ALERT, ...) for an import's batch."""
+    call = SLACK_CALLS[Kind.ALERT]
+    rows = [
+        {"target": Target.SLACK, "method": call.method, "payload": _payload(Kind.ALERT, owner, None, None),
+         "lead_id": lead_id, "ref": call.ref}
+        for lead_id, owner in alerts
+    ]  # fmt: skip
+    outbox_store.enqueue_rows(session, rows, now)
+    if rows:
+        _ring_after_commit(session)
+
+
+def _payload(kind: Kind, to: str | None, message: Any, dm_if_no_alert: str | None) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if kind in (Kind.ALERT, Kind.ALERT_REDRAW):
         payload[RENDER] = RENDER_LEAD_ALERT
@@ -84,19 +113,7 @@ def send(
         payload["channel"] = to
     if dm_if_no_alert:
         payload[DM_IF_NO_ALERT] = dm_if_no_alert
-    row = outbox_store.enqueue(
-        session,
-        target=Target.SLACK,
-        method=call.method,
-        payload=payload,
-        now=now,
-        lead_id=lead_id,
-        ref=call.ref,
-        background=background,
-    )
-    if not_before is not None:
-        row.next_attempt_at = not_before
-    _ring_after_commit(session)
+    return payload
 
 
 def send_to_crm(session: Session, target: Target, change: str, *, now: datetime, lead_id: int, data: dict) -> None:

@@ -28,7 +28,7 @@ from bot.delivery import queue as delivery
 from bot.delivery.kinds import Kind
 from bot.intake.scoring import ScoringInput, score_lead
 from bot.intake.sources import attribute_source, normalise_campaign
-from bot.routing.rotation import assign_new_lead, facts_of
+from bot.routing.rotation import Assignment, RoutingView, assign_in_view, facts_of
 from bot.sla import clocks as sla
 from bot.slack import alert, claims
 from store import leads as lead_store
@@ -311,21 +311,12 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     if existing is not None:
         return _record_resubmission(session, existing, data, config, now)
     lead = build_lead(data, config, now)
-    assignment = assign_new_lead(session, config, facts_of(lead, config), now)
-    lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
-    lead.claimable = assignment.claimable
-    lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
-    lead.crm_record_id, lead.crm_record_type = crm.record_from_source(config, lead.external_id) or (None, None)
+    assignment = route_new_lead(lead, RoutingView(session, config, now), config, now)
     lead_store.insert_lead(session, lead)
     sla.start_clocks(session, lead, config, now)
     crm.lead_created(session, config, lead, now)
-    lead_store.log_activity(session, lead.id, now, "intake", "created", source=lead.lead_source)
-    lead_store.log_activity(session, lead.id, now, "system", "scored", score=lead.score, reasons=lead.score_reasons)
-    lead_store.log_activity(
-        session, lead.id, now, "system", "assigned", owner=lead.owner_id, reason=lead.routing_reason
-    )
-    if lead.score >= config.scoring.mql_threshold:
-        lead_store.log_activity(session, lead.id, now, "system", "mql", score=lead.score)
+    for actor, kind, data_logged in new_lead_log(lead, config):
+        lead_store.log_activity(session, lead.id, now, actor, kind, **data_logged)
     if assignment.claimable:
         offer = claims.claim_offer(lead)
         delivery.send(session, Kind.CLAIM_OFFER, now=now, lead_id=lead.id, to=config.channels.unclaimed, message=offer)
@@ -333,3 +324,26 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
         delivery.send(session, Kind.ALERT, now=now, lead_id=lead.id, to=lead.owner_id)
     delivery.refresh_homes(session, [lead.owner_id], now)
     return IntakeResult(lead=lead, created=True, rule=assignment.rule)
+
+
+def route_new_lead(lead, view: RoutingView, config: Config, now: datetime) -> Assignment:
+    """Set a new lead's owner, routing reason, claimability, first-touch due time and CRM record (on a Lead, or on
+    an import's plain row with the same attributes)."""
+    assignment = assign_in_view(view, facts_of(lead, config))
+    lead.owner_id, lead.routing_reason = assignment.owner_id, assignment.reason
+    lead.claimable = assignment.claimable
+    lead.first_touch_due_at = sla.first_touch_due(lead, config, now)
+    lead.crm_record_id, lead.crm_record_type = crm.record_from_source(config, lead.external_id) or (None, None)
+    return assignment
+
+
+def new_lead_log(lead, config: Config) -> list[tuple[str, str, dict]]:
+    """What a new lead's activity log starts with: (actor, kind, data) each."""
+    log = [
+        ("intake", "created", {"source": lead.lead_source}),
+        ("system", "scored", {"score": lead.score, "reasons": lead.score_reasons}),
+        ("system", "assigned", {"owner": lead.owner_id, "reason": lead.routing_reason}),
+    ]
+    if lead.score >= config.scoring.mql_threshold:
+        log.append(("system", "mql", {"score": lead.score}))
+    return log

@@ -1,9 +1,8 @@
 """`/leadstats [period] [scope] [public]`: speed-to-lead and conversion numbers for a period.
 
 Periods: today, 7d (default), 30d, 90d, this-month, last-month, or YYYY-MM-DD..YYYY-MM-DD (both days
-included, in the team's time zone). Scopes: team (default), @rep, source:NAME. Each number comes from
-the activity log by SQL aggregation (store/stats.py) and is compared with the period of the same
-length just before (▲/▼).
+included, in the team's time zone). Scopes: team (default), @rep, source:NAME. Each number comes from the
+activity log by SQL aggregation (store/stats.py) and is compared with the period just before it (▲/▼).
 """
 
 from __future__ import annotations

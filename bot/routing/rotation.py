@@ -58,6 +58,54 @@ def facts_of(lead, config: Config | None = None) -> LeadFacts:
     )
 
 
+class RoutingView:
+    """What routing asks the database, asked once: the live intake makes one per lead; an import keeps one for
+    a whole batch (one transaction), and it counts the leads it hands out so that each next pick sees them:
+    capacity and load, the domain's owner, and each pool's rotation (its row locked at its first use)."""
+
+    def __init__(self, session: Session, config: Config, now: datetime):
+        self.session, self.config, self.now = session, config, now
+        self._away: dict | None = None
+        self._open: dict[str, int] = {}
+        self._handed: dict[str, int] = {}  # leads this view gave out, not in the database until the batch is
+        self._owners: dict[str, str | None] = {}
+        self._rotations: dict[str, object] = {}
+
+    def away(self) -> dict:
+        if self._away is None:
+            self._away = rotation_store.away_members(self.session, self.now)
+        return self._away
+
+    def open_counts(self, reps: list[str]) -> dict[str, int]:
+        missing = [rep for rep in reps if rep not in self._open]
+        if missing:
+            self._open.update(rotation_store.open_lead_counts(self.session, missing))
+        return {rep: self._open[rep] + self._handed.get(rep, 0) for rep in reps}
+
+    def know_owners(self, domains: set[str]) -> None:
+        """Look up many domains' existing owners in one query (an import's batch)."""
+        wanted = {d for d in domains if d and d not in self._owners}
+        if wanted:
+            self._owners.update(rotation_store.existing_owners_for_domains(self.session, wanted))
+
+    def existing_owner(self, domain: str) -> str | None:
+        if domain not in self._owners:
+            self._owners[domain] = rotation_store.existing_owner_for_domain(self.session, domain)
+        return self._owners[domain]
+
+    def rotation(self, pool_key: str):
+        if pool_key not in self._rotations:
+            self._rotations[pool_key] = rotation_store.lock_rotation(self.session, pool_key)
+        return self._rotations[pool_key]
+
+    def handed_out(self, owner: str, domain: str | None) -> None:
+        """A new open lead went to `owner` (or is held by them): later picks in this view count it, and it is
+        now the domain's latest open lead."""
+        self._handed[owner] = self._handed.get(owner, 0) + 1
+        if domain:
+            self._owners[domain] = owner
+
+
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -123,9 +171,13 @@ def skip_reasons(
     session: Session, config: Config, members: list[TeamMemberConfig], now: datetime, respect_hours: bool
 ) -> dict[str, str]:
     """Why each ineligible member is skipped (the eligible ones are absent)."""
-    away = rotation_store.away_members(session, now)
-    capped = [m.slack_id for m in members if m.max_open]
-    open_counts = rotation_store.open_lead_counts(session, capped)
+    return _skips(RoutingView(session, config, now), members, respect_hours)
+
+
+def _skips(view: RoutingView, members: list[TeamMemberConfig], respect_hours: bool) -> dict[str, str]:
+    config, now = view.config, view.now
+    away = view.away()
+    open_counts = view.open_counts([m.slack_id for m in members if m.max_open])
     reasons = {}
     for member in members:
         if not member.active:
@@ -140,10 +192,11 @@ def skip_reasons(
 
 
 def _pick(
-    session: Session, pool_key: str, method: str, members: list[TeamMemberConfig], eligible: set[str]
+    view: RoutingView, pool_key: str, method: str, members: list[TeamMemberConfig], eligible: set[str]
 ) -> tuple[str, int] | None:
     """Take a turn in the pool's rotation (row locked until the caller commits)."""
-    state = rotation_store.lock_rotation(session, pool_key)
+    session = view.session
+    state = view.rotation(pool_key)
     order = [m.slack_id for m in members]
     if method == "weighted":
         weights = {m.slack_id: m.weight for m in members}
@@ -154,7 +207,7 @@ def _pick(
         rep = min(ranked, key=lambda r: ((state.counts.get(r, 0) + 1) / weights[r], ranked.index(r)))
         picked = (rep, ranked.index(rep) + 1)
     elif method == "load_balanced":
-        loads = rotation_store.open_lead_counts(session, sorted(eligible))
+        loads = view.open_counts(sorted(eligible))
         lightest = min(loads.values(), default=None)
         picked = next_in_rotation(order, {r for r, n in loads.items() if n == lightest}, state.last_slack_id)
         if picked:
@@ -205,17 +258,29 @@ def _pool_for(config: Config, lead: LeadFacts) -> _Pool:
 
 def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: datetime) -> Assignment:
     """Pick the owner inside the caller's transaction: the existing owner, the pool, its fallback pool, the fallback."""
+    return assign_in_view(RoutingView(session, config, now), lead)
+
+
+def assign_in_view(view: RoutingView, lead: LeadFacts) -> Assignment:
+    """assign_new_lead with what it reads from `view`, which then counts the lead as handed out."""
+    assignment = _assign(view, lead)
+    view.handed_out(assignment.owner_id, lead.domain)
+    return assignment
+
+
+def _assign(view: RoutingView, lead: LeadFacts) -> Assignment:
+    config = view.config
     if config.routing.existing_owner and lead.domain:
-        owner = rotation_store.existing_owner_for_domain(session, lead.domain)
+        owner = view.existing_owner(lead.domain)
         member = config.member(owner) if owner else None
-        if member and not skip_reasons(session, config, [member], now, respect_hours=False):
+        if member and not _skips(view, [member], respect_hours=False):
             return Assignment(
                 owner, f"Existing owner: {member.name} already works with {lead.domain}", "Existing owner"
             )
     pool = _pool_for(config, lead)
-    skips = skip_reasons(session, config, pool.members, now, pool.respect_hours)
+    skips = _skips(view, pool.members, pool.respect_hours)
     eligible = {m.slack_id for m in pool.members} - set(skips)
-    picked = _pick(session, pool.key, pool.method, pool.members, eligible) if eligible else None
+    picked = _pick(view, pool.key, pool.method, pool.members, eligible) if eligible else None
     if picked:
         owner, place = picked
         skipped = _describe_skips(config, skips)
@@ -224,20 +289,19 @@ def assign_new_lead(session: Session, config: Config, lead: LeadFacts, now: date
             f"{pool.label}, {METHOD_LABELS[pool.method]}, {ordinal(place)} of {len(eligible)}{skipped}",
             pool.rule.name if pool.rule else "Default pool",
         )
-    return _nobody_in_the_pool(session, config, pool, skips, now)
+    return _nobody_in_the_pool(view, pool, skips)
 
 
-def _nobody_in_the_pool(
-    session: Session, config: Config, pool: _Pool, skips: dict[str, str], now: datetime
-) -> Assignment:
+def _nobody_in_the_pool(view: RoutingView, pool: _Pool, skips: dict[str, str]) -> Assignment:
     """The rule's fallback pool, else the unclaimed channel (held by the fallback owner), else the fallback owner."""
+    config = view.config
     nobody = f"{pool.label}: nobody available{_describe_skips(config, skips)}"
     if pool.rule is not None and pool.rule.fallback_pool is not None:
         backup = pool_members(pool.rule.fallback_pool, config)
-        backup_skips = skip_reasons(session, config, backup, now, pool.respect_hours)
+        backup_skips = _skips(view, backup, pool.respect_hours)
         backup_eligible = {m.slack_id for m in backup} - set(backup_skips)
         picked = (
-            _pick(session, f"{pool.key}:fallback", "round_robin", backup, backup_eligible) if backup_eligible else None
+            _pick(view, f"{pool.key}:fallback", "round_robin", backup, backup_eligible) if backup_eligible else None
         )
         if picked:
             return Assignment(

@@ -8,7 +8,6 @@ import os
 import sys
 
 from dotenv import load_dotenv
-from tqdm import tqdm
 
 from bot.core.clock import SystemClock
 from bot.core.config import ConfigError, load_config
@@ -17,36 +16,25 @@ from bot.core.settings import Settings
 from bot.crm.connect import CrmNotConfigured, connect_crm, crm_problems
 from bot.crm.records import CrmError
 from bot.devtools.demo import run_demo
-from bot.intake.backfill import backfill_leads
-from bot.intake.csv_leads import FORMATS, LeadFile, UnreadableCsv
-from bot.intake.history import status_key
-from bot.intake.importer import BATCH, import_leads
-from bot.intake.importer import summary as import_summary
 from bot.lifecycle.erasure import forget_person
 from bot.reports.leadstats import UsageError, help_text, parse_request, report_text, write_csv
 from bot.routing.config_checks import routing_warnings
-from bot.routing.dry_run import format_dry_run, simulate_routing
-from bot.runtime.app import build_leadbot, prepare_database
+from bot.runtime.app import build_leadbot
+from bot.runtime.console import fail
+from bot.runtime.csv_commands import add_csv_commands
 from bot.runtime.server import make_http_server
 from bot.slack.plain_text import mrkdwn_to_plain
 from store.db import make_engine, write_session
 from store.migrate import SchemaOutdated, current_revision, ensure_schema, upgrade
-from store.models import Stage
 from store.outbox import retry_failed
 from store.report_facts import rebuild_facts
-
-
-def _fail(message: str, code: int = 2) -> int:
-    """2: Leadbot cannot start the command (config, database); 1: the input itself is bad."""
-    print(f"leadbot: {message}", file=sys.stderr)
-    return code
 
 
 def cmd_check_config(settings: Settings, _args) -> int:
     try:
         config = load_config(settings.config_path)
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     roles = {role: len(config.members_with_role(role)) for role in ("sdr", "ae", "manager")}
     print(
         f"{settings.config_path}: OK ({roles['sdr']} SDRs, {roles['ae']} AEs, {roles['manager']} managers; "
@@ -68,7 +56,7 @@ def _check_crm(settings: Settings, config) -> int:
         print(f"CRM: not checked: {exc}")
         return 0
     except CrmError as exc:
-        return _fail(f"CRM: {exc}")
+        return fail(f"CRM: {exc}")
     for problem in problems:
         print(f"CRM: {problem}")
     if problems:
@@ -115,7 +103,7 @@ def cmd_serve(settings: Settings, args) -> int:
     try:
         leadbot = _build(settings, settings.missing_for_serve())
     except StartupError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         from slack_sdk.errors import SlackApiError, SlackClientError
@@ -123,12 +111,12 @@ def cmd_serve(settings: Settings, args) -> int:
         try:
             SocketModeHandler(leadbot.bolt, settings.slack_app_token).connect()
         except SlackApiError as exc:
-            return _fail(
+            return fail(
                 f"Socket Mode could not connect: Slack answered {exc.response.get('error')!r} "
                 "(check SLACK_APP_TOKEN: an xapp- token with connections:write)"
             )
         except (SlackClientError, OSError) as exc:
-            return _fail(f"Socket Mode could not connect: {exc}")
+            return fail(f"Socket Mode could not connect: {exc}")
         logging.info("Socket Mode connected; Slack events arrive over the socket, intake stays on HTTP")
     leadbot.start(sweep=not args.no_sweep, background=not args.no_sweep)
     server = make_http_server(leadbot.web, host=args.host, port=settings.port)
@@ -151,7 +139,7 @@ def cmd_worker(settings: Settings, _args) -> int:
     try:
         leadbot = _build(settings, [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"])
     except StartupError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     leadbot.start(sweep=True)
     logging.info("Leadbot worker: SLA sweep every %s, outbox relay running", leadbot.config.scheduler.sweep_every)
     try:
@@ -163,87 +151,6 @@ def cmd_worker(settings: Settings, _args) -> int:
     return 0
 
 
-def cmd_route(settings: Settings, args) -> int:
-    """Simulate routing for a CSV of leads with the current config and database, saving nothing."""
-
-    if not args.dry_run:
-        return _fail("`leadbot route` only simulates for now: add --dry-run")
-    try:
-        config = load_config(settings.config_path)
-        engine = make_engine(settings.database_url)
-        ensure_schema(engine)  # nothing else is written: the team and rotation rows are left as they are
-    except (ConfigError, SchemaOutdated) as exc:
-        return _fail(str(exc))
-    mapping = _column_map(args.map)
-    if isinstance(mapping, str):
-        return _fail(mapping)
-    try:
-        print(format_dry_run(simulate_routing(engine, config, SystemClock(), args.file, mapping, args.format)))
-    except FileNotFoundError:
-        return _fail(f"{args.file}: no such file")
-    except UnreadableCsv as exc:
-        return _fail(f"{args.file}: {exc}", code=1)
-    return 0
-
-
-def _column_map(pairs: list[str] | None) -> dict[str, str] | str:
-    """--map COLUMN=field flags as a mapping, or what is wrong with one."""
-    mapping = {}
-    for pair in pairs or []:
-        column, _, field = pair.partition("=")
-        if not column or not field:
-            return f"--map takes COLUMN=field, got {pair!r}"
-        mapping[column] = field
-    return mapping
-
-
-def cmd_import(settings: Settings, args) -> int:
-    """New leads from a CSV file through the same intake (with or without their DMs), or a --backfill of
-    historic records that keep their dates, stages, owners and first touches and page nobody."""
-
-    mapping, stages = _column_map(args.map), _stage_map(args.stage)
-    if isinstance(mapping, str) or isinstance(stages, str):
-        return _fail(mapping if isinstance(mapping, str) else stages)
-    try:
-        config = load_config(settings.config_path)
-        engine = make_engine(settings.database_url)
-        prepare_database(engine, config)
-        lead_file = LeadFile(args.file, mapping, args.format, history=args.backfill)
-        total = lead_file.count_rows()
-    except (ConfigError, SchemaOutdated) as exc:
-        return _fail(str(exc))
-    except FileNotFoundError:
-        return _fail(f"{args.file}: no such file")
-    except UnreadableCsv as exc:
-        return _fail(f"{args.file}: {exc}", code=1)
-    with tqdm(total=total, unit="row", disable=None, file=sys.stderr) as bar:
-        try:
-            if args.backfill:
-                report = backfill_leads(engine, config, SystemClock(), lead_file, dayfirst=args.dayfirst,
-                                        stages=stages, progress=bar.update, batch_size=args.batch_size)  # fmt: skip
-            else:
-                report = import_leads(engine, config, SystemClock(), lead_file, alerts=not args.no_alerts,
-                                      progress=bar.update, batch_size=args.batch_size)  # fmt: skip
-        except UnreadableCsv as exc:  # past the header: the rows before it are in, each whole
-            return _fail(f"{args.file}: {exc}", code=1)
-    print(import_summary(report, backfill=args.backfill))
-    if not args.backfill and not args.no_alerts and report.created:
-        print("DMs for the new leads are queued; a running `leadbot serve` or `leadbot worker` sends them.")
-    return 1 if report.rejected else 0
-
-
-def _stage_map(pairs: list[str] | None) -> dict[str, Stage] | str:
-    """--stage VALUE=stage flags (a CRM's own status → Leadbot's stage), or what is wrong with one."""
-    stages = {}
-    for pair in pairs or []:
-        value, _, stage = pair.rpartition("=")
-        named = status_key(stage)
-        if not value or named not in Stage._value2member_map_:
-            return f"--stage takes VALUE=stage with a stage among {', '.join(Stage)}, got {pair!r}"
-        stages[status_key(value)] = Stage(named)
-    return stages
-
-
 def cmd_forget(settings: Settings, args) -> int:
     """Erase a person's data (GDPR erasure); the anonymous counts stay for /leadstats."""
 
@@ -251,7 +158,7 @@ def cmd_forget(settings: Settings, args) -> int:
         engine = make_engine(settings.database_url)
         ensure_schema(engine)
     except SchemaOutdated as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     erasure = forget_person(engine, SystemClock(), args.email)
     who = mask_personal_data(args.email.strip().lower())
     if not erasure.lead_ids:
@@ -274,7 +181,7 @@ def cmd_stats(settings: Settings, args) -> int:
         engine = make_engine(settings.database_url)
         ensure_schema(engine)
     except (ConfigError, SchemaOutdated) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.rebuild:
         with write_session(engine) as session:
             rebuild_facts(session)
@@ -287,7 +194,7 @@ def cmd_stats(settings: Settings, args) -> int:
         words = [f"<{w}>" if w.startswith("@") else w for w in args.words]
         request = parse_request(" ".join(words), viewer, config, now)
     except UsageError as exc:
-        return _fail(mrkdwn_to_plain(str(exc)))
+        return fail(mrkdwn_to_plain(str(exc)))
     if request is None:
         print(mrkdwn_to_plain(help_text()))
         return 0
@@ -328,40 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
     commands.add_parser("worker", help="run the SLA sweep and the outbox relay alone").set_defaults(run=cmd_worker)
-    route = commands.add_parser("route", help="where the current config would send each lead of a CSV file")
-    route.add_argument("--dry-run", action="store_true", help="simulate only (required)")
-    route.add_argument("file", help="a CSV with a header row (intake field names, or a CRM's export)")
-    route.set_defaults(run=cmd_route)
-    importing = commands.add_parser(
-        "import", help="new leads from a CSV file, or --backfill historic records (header row of column names)"
-    )
-    importing.add_argument("file")
-    for command in (route, importing):
-        command.add_argument(
-            "--map",
-            action="append",
-            metavar="COLUMN=field",
-            help="rename a CSV column to an intake field, e.g. --map 'E-mail=email'",
-        )
-        command.add_argument(
-            "--format",
-            choices=sorted(FORMATS),
-            help="the CRM whose standard export this is (default: recognised from the header)",
-        )
-    importing.add_argument("--no-alerts", action="store_true", help="import without DMs to the owners")
-    importing.add_argument(
-        "--backfill",
-        action="store_true",
-        help="historic records: keep their created date, status, owner and first touch; no timers, no Slack",
-    )
-    importing.add_argument(
-        "--batch-size", type=int, default=BATCH, metavar="ROWS", help=f"rows per transaction (default {BATCH})"
-    )
-    importing.add_argument("--dayfirst", action="store_true", help="read 05/03/2026 as 5 March (backfill dates)")
-    importing.add_argument(
-        "--stage", action="append", metavar="VALUE=stage", help="the stage of a CRM status value (backfill)"
-    )
-    importing.set_defaults(run=cmd_import)
+    add_csv_commands(commands)
     stats = commands.add_parser("stats", help="the /leadstats report in the terminal, or --csv for its rows")
     stats.add_argument("words", nargs="*", help="the same arguments as /leadstats: period and scope")
     stats.add_argument("--csv", metavar="FILE", help="write the per-lead rows behind the report")
@@ -398,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     return args.run(settings, args)
 
 

@@ -31,9 +31,13 @@ def first_touch_due_for(config: Config, owner_id: str | None, hot: bool, assigne
 # -- scheduling, called inside the transaction that changes the lead --------------------------------
 def start_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
     """A lead has a new owner: first-touch timers (if untouched) and the idle clocks."""
+    _schedule(session, lead, owner_deadlines(lead, config, now), now)
+
+
+def owner_deadlines(lead: Lead, config: Config, now: datetime) -> dict[str, datetime]:
+    """The timers start_clocks schedules (kind → due time); an import schedules a batch's in one statement."""
     calendar = calendar_for(config, lead.owner_id)
-    due = _idle_deadlines(lead, config, now, calendar) | _first_touch_deadlines(lead, config, now, calendar)
-    _schedule(session, lead, due, now)
+    return _idle_deadlines(lead, config, now, calendar) | _first_touch_deadlines(lead, config, now, calendar)
 
 
 def restart_idle_clocks(session: Session, lead: Lead, config: Config, now: datetime) -> None:
