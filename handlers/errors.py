@@ -17,17 +17,26 @@ from bot.lifecycle.outcomes import LeadbotError
 from bot.slack.modals import notice_modal
 
 log = logging.getLogger(__name__)
+SORRY = "Sorry, Leadbot hit an error on its side and nothing was changed. Please try again in a minute."
 
 
 def answers_refusals(listener):
-    """For clicks (acked first): a LeadbotError becomes an ephemeral message to the person who clicked."""
+    """For clicks (acked first): a LeadbotError becomes an ephemeral message to the person who clicked, and so
+    does any other failure (logged), since raising after the ack would hold Slack's request for 3 seconds."""
 
     @functools.wraps(listener)  # Bolt injects arguments by the wrapped function's parameter names
     def answered(**kwargs):
         try:
             return listener(**kwargs)
         except LeadbotError as error:
-            kwargs["respond"](text=error.user_message, response_type="ephemeral", replace_original=False)
+            message = error.user_message
+        except Exception:
+            log.exception("click listener %s failed after its ack", listener.__name__)
+            message = SORRY
+        try:
+            kwargs["respond"](text=message, response_type="ephemeral", replace_original=False)
+        except Exception:  # Slack unreachable: the person sees nothing, and the request is not held
+            log.exception("could not answer a click privately")
 
     return answered
 
@@ -50,7 +59,7 @@ def on_error(error: Exception, body: dict, respond, logger: logging.Logger) -> N
         message = error.user_message
     else:
         logger.exception("listener failed", exc_info=error)
-        message = "Sorry, Leadbot hit an error on its side and nothing was changed. Please try again in a minute."
+        message = SORRY
     if respond is not None and (body.get("response_url") or body.get("response_urls")):
         respond(text=message, response_type="ephemeral", replace_original=False)
 

@@ -132,37 +132,56 @@ def test_a_modal_submitted_for_a_lead_that_does_not_exist_is_answered_in_the_mod
     assert ("no longer exists" in said) if lead_id == GONE else ("out of date or unreadable" in said)
 
 
+CLICK_LISTENERS = {
+    "contacted": ("touches", "on_contacted"), "engaged": ("qualification", "on_engaged"),
+    "qualify": ("qualification", "on_qualify"), "disqualify": ("qualification", "on_disqualify"),
+    "claim": ("claims", "on_claim"), "accept": ("handoff", "on_accept"), "reject": ("handoff", "on_reject"),
+    "take it": ("escalations", "on_take_it"), "reassign now": ("escalations", "on_reassign_now"),
+}  # fmt: skip
+
+
+def _click_directly(button: str, leadbot) -> tuple[list, list]:
+    """Call a click's listener as Bolt would (only the arguments it names); it must not raise: (acks, said)."""
+    import importlib
+
+    module, name = CLICK_LISTENERS[button]
+    listener = getattr(importlib.import_module(f"handlers.{module}"), name)
+    acks, said = [], []
+    user = "U0SDR1" if button == "claim" else "U0MGR1"  # only SDRs claim
+    body = {"type": "block_actions", "user": {"id": user}, "actions": [CLICKS[button](GONE)]}
+    offered = {
+        "ack": lambda **kw: acks.append(kw),
+        "body": body,
+        "respond": lambda **kw: said.append(kw["text"]),
+        "leadbot": leadbot,
+        "client": leadbot.client,
+    }
+    wanted = inspect.signature(listener).parameters
+    try:
+        listener(**{name: value for name, value in offered.items() if name in wanted})
+    except Exception as exc:
+        pytest.fail(f"{button}: raised {exc!r} after its ack")
+    return acks, said
+
+
+@pytest.mark.parametrize("button", list(CLICK_LISTENERS))
+def test_a_click_that_fails_inside_leadbot_is_answered_not_raised(bot, tmp_path, button):
+    """Any failure after the ack (here the database cannot be opened at all) is logged and answered at once."""
+    import dataclasses
+
+    from handlers.errors import SORRY
+    from store.db import make_engine
+
+    broken = dataclasses.replace(bot.leadbot, engine=make_engine(f"sqlite:///{tmp_path}/no/such/dir/leadbot.db"))
+
+    acks, said = _click_directly(button, broken)
+
+    assert len(acks) == 1 and said == [SORRY]
+
+
 def test_no_click_listener_lets_a_domain_error_escape_after_its_ack(bot):
     """Deterministic twin of the timing tests above: a listener that raised after ack() loses the race with
     Bolt's 10 ms ack poll only sometimes; here each listener is called directly and must answer, not raise."""
-    from bot.lifecycle.outcomes import LeadbotError
-    from handlers import claims, escalations, handoff, qualification, touches
-
-    listeners = {
-        "contacted": touches.on_contacted,
-        "engaged": qualification.on_engaged,
-        "qualify": qualification.on_qualify,
-        "disqualify": qualification.on_disqualify,
-        "claim": claims.on_claim,
-        "accept": handoff.on_accept,
-        "reject": handoff.on_reject,
-        "take it": escalations.on_take_it,
-        "reassign now": escalations.on_reassign_now,
-    }
-    for button, listener in listeners.items():
-        acks, said = [], []
-        user = "U0SDR1" if button == "claim" else "U0MGR1"  # only SDRs claim
-        body = {"type": "block_actions", "user": {"id": user}, "actions": [CLICKS[button](GONE)]}
-        offered = {
-            "ack": lambda acks=acks, **kw: acks.append(kw),
-            "body": body,
-            "respond": lambda said=said, **kw: said.append(kw["text"]),
-            "leadbot": bot.leadbot,
-            "client": bot.leadbot.client,
-        }
-        wanted = inspect.signature(listener).parameters  # as Bolt does: only the arguments a listener names
-        try:
-            listener(**{name: value for name, value in offered.items() if name in wanted})
-        except LeadbotError as exc:
-            pytest.fail(f"{button}: raised {exc!r} after its ack")
+    for button in CLICK_LISTENERS:
+        acks, said = _click_directly(button, bot.leadbot)
         assert len(acks) == 1 and said == [f"Lead #{GONE} no longer exists, so nothing was changed."], button
