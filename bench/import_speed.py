@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from store.db import make_engine
+from store.migrate import upgrade
 
 CONFIG = """
 timezone: America/New_York
@@ -84,6 +85,7 @@ def empty_database(url: str | None, folder: Path, name: str) -> str:
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)  # as `leadbot migrate` does; SQLite files are set up by the command itself
     engine.dispose()
     return url
 
@@ -104,7 +106,7 @@ def run_import(folder: Path, database: str, csv_path: Path, *flags: str, child: 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--before", type=int, default=2_000, help="rows for the one-transaction-per-row import")
+    parser.add_argument("--before", type=int, default=5_000, help="rows for the one-transaction-per-row import")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     folder = Path(tempfile.mkdtemp(prefix="leadbot-import-"))
