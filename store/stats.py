@@ -117,7 +117,8 @@ def _sum(counts: Iterable[Counts]) -> Counts:
     return total
 
 
-def _scoped(query, scope: Scope, owner=Lead.owner_id, source=Lead.lead_source):
+def scoped(query, scope: Scope, owner=Lead.owner_id, source=Lead.lead_source):
+    """The query narrowed to the report's scope: one owner's leads, or one source's (any case)."""
     if scope.owner_id:
         query = query.where(owner == scope.owner_id)
     if scope.source:
@@ -144,7 +145,7 @@ def period_counts(session: Session, start: datetime, end: datetime, scope: Scope
         _add_lead_counts(session, result, [(start, end)], scope)
         return result
     unfolded = sorted(_unfolded_days(session, first_day, last_day))
-    rollup = _scoped(
+    rollup = scoped(
         select(StatsDay.owner_id, StatsDay.lead_source, *[func.sum(getattr(StatsDay, n)) for n in COUNT_NAMES])
         .where(col(StatsDay.day) >= first_day, col(StatsDay.day) < last_day)
         .group_by(StatsDay.owner_id, StatsDay.lead_source),
@@ -175,7 +176,7 @@ def _add_lead_counts(session: Session, result: PeriodCounts, ranges: list, scope
     if not ranges:
         return
     within = or_(*[and_(col(Lead.created_at) >= low, col(Lead.created_at) < high) for low, high in ranges])
-    query = _scoped(
+    query = scoped(
         select(_OWNER_KEY, Lead.lead_source, *_lead_counts().values())
         .where(within)
         .group_by(_OWNER_KEY, Lead.lead_source),
@@ -257,7 +258,7 @@ def first_touch_seconds_at(
     seconds = col(Lead.first_touch_business_seconds) if business else col(Lead.first_touch_seconds)
     rank = min(population - 1, max(0, int(fraction * population + 0.999999) - 1))
     created = _created_at_not_indexed(session) if population >= _WALK_FROM else col(Lead.created_at)
-    query = _scoped(select(seconds).where(seconds.is_not(None), created >= start, created < end), scope)
+    query = scoped(select(seconds).where(seconds.is_not(None), created >= start, created < end), scope)
     order = (col(Lead.owner_id), seconds) if scope.owner_id else (seconds,)
     value = session.exec(query.order_by(*order).offset(rank).limit(1)).first()
     return float(value) if value is not None else None
@@ -302,21 +303,21 @@ def idle_open_leads(
     """
     created = _created_at_not_indexed(session)  # ix_lead_open_idle: by last activity, few active, oldest first
     period = (col(Lead.is_open), created >= start, created < end)
-    active = _scoped(
+    active = scoped(
         select(func.count()).select_from(Lead).where(*period, col(Lead.last_activity_at) >= idle_since), scope
     )
     count = still_open - session.exec(active).one()
     named = select(Lead.id, Lead.email, Lead.owner_id, Lead.last_activity_at).where(
         *period, col(Lead.last_activity_at) < idle_since
     )
-    rows = session.exec(_scoped(named, scope).order_by(col(Lead.last_activity_at)).limit(worst)).all() if count else []
+    rows = session.exec(scoped(named, scope).order_by(col(Lead.last_activity_at)).limit(worst)).all() if count else []
     return IdleLeads(int(count), [tuple(r) for r in rows])
 
 
 # -- rows and buckets ----------------------------------------------------------------------------------
 def period_leads(session: Session, start: datetime, end: datetime, scope: Scope):
     """The per-lead rows behind a report, oldest first (streamed, for spreadsheets)."""
-    query = _scoped(
+    query = scoped(
         select(
             Lead.id,
             Lead.created_at,
@@ -360,7 +361,7 @@ def first_touch_histogram(session: Session, start: datetime, end: datetime, scop
     )
     rows = dict(
         session.exec(
-            _scoped(
+            scoped(
                 select(bucket, func.count())
                 .where(col(Lead.created_at) >= start, col(Lead.created_at) < end, seconds.is_not(None))
                 .group_by(bucket),

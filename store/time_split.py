@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from store.models import Lead
-from store.stats import Scope, _scoped
+from store.stats import Scope, scoped
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def time_split(session: Session, start: datetime, end: datetime, scope: Scope) -
     period = (col(Lead.created_at) >= start, col(Lead.created_at) < end)
     system = func.coalesce(col(Lead.source_seconds), 0.0) + col(Lead.delivery_seconds)
     touched, confirmed = session.exec(
-        _scoped(
+        scoped(
             select(
                 func.count(col(Lead.first_touch_at)),
                 func.count(col(Lead.confirmed_touch_at)),
@@ -49,9 +49,9 @@ def _median(session: Session, value, period: tuple, scope: Scope, present=None) 
     """The nearest-rank median of `value` over the period's leads that have it."""
     present = value if present is None else present
     where = (*period, present.is_not(None))
-    population = session.exec(_scoped(select(func.count()).select_from(Lead).where(*where), scope)).one()
+    population = session.exec(scoped(select(func.count()).select_from(Lead).where(*where), scope)).one()
     if not population:
         return None
     rank = min(population - 1, max(0, int(0.5 * population + 0.999999) - 1))
-    found = session.exec(_scoped(select(value).where(*where), scope).order_by(value).offset(rank).limit(1)).first()
+    found = session.exec(scoped(select(value).where(*where), scope).order_by(value).offset(rank).limit(1)).first()
     return float(found) if found is not None else None
