@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Column, DateTime, event, text
+from psycopg import sql as pg_sql
+from sqlalchemy import Column, DateTime, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
@@ -168,3 +169,33 @@ def model_defaults(model) -> Callable[[], dict[str, Any]]:
     fixed = {name: f.default for name, f in fields.items() if f.default_factory is None and not f.is_required()}
     made = {name: f.default_factory for name, f in fields.items() if f.default_factory is not None}
     return lambda: fixed | {name: factory() for name, factory in made.items()}
+
+
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *, with_ids: bool = False) -> list[int]:
+    """Many new rows of one table (plain dicts with the same keys) at once; their ids in order if `with_ids`.
+
+    SQLite: a multi-row INSERT ... RETURNING. PostgreSQL: COPY, in the session's transaction, with ids taken
+    from the table's sequence first. An INSERT there costs either a statement per row (executemany) or, as
+    multi-row VALUES, a giant statement that psycopg parses in Python (~0.5 ms a lead); COPY costs neither.
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars())
+    ids: list[int] = []
+    if with_ids:
+        take = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+        ids = sorted(connection.execute(take, {"table": table.name, "n": len(rows)}).scalars())
+        rows = [row | {"id": row_id} for row, row_id in zip(rows, ids, strict=True)]
+    columns = list(rows[0])
+    # The same conversions an INSERT would make (aware datetimes to naive UTC, JSON to text).
+    convert = [table.c[name].type._cached_bind_processor(connection.dialect) for name in columns]
+    command = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(table.name), pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in columns)
+    )
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:
+        for row in rows:
+            copy.write_row([to(row[name]) if to else row[name] for name, to in zip(columns, convert, strict=True)])
+    return ids

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, text, update
 from sqlmodel import Session, col, select
 
-from store.db import model_defaults
+from store.db import insert_rows, model_defaults
 from store.models import Activity, Lead, Stage, StatsChange
 
 
@@ -214,18 +214,16 @@ def insert_lead_rows(session: Session, leads: list[dict[str, Any]]) -> list[int]
     if not leads:
         return []
     defaults = model_defaults(Lead)
-    statement = insert(Lead.__table__).returning(Lead.__table__.c.id, sort_by_parameter_order=True)
-    return list(session.connection().execute(statement, [defaults() | lead for lead in leads]).scalars())
+    return insert_rows(session, Lead.__table__, [defaults() | lead for lead in leads], with_ids=True)
 
 
 def log_activity_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many activity rows (lead_id, at, actor, kind, data) and queue their leads for the rollup. Unlike
     log_activity, the leads' report facts are the caller's: it writes new leads with their facts set."""
     if rows:
-        connection = session.connection()
-        connection.execute(insert(Activity.__table__), rows)
+        insert_rows(session, Activity.__table__, rows)
         leads = list(dict.fromkeys(row["lead_id"] for row in rows))
-        connection.execute(insert(StatsChange.__table__), [{"lead_id": lead_id} for lead_id in leads])
+        insert_rows(session, StatsChange.__table__, [{"lead_id": lead_id} for lead_id in leads])
 
 
 def bulk_insert(session: Session, leads: list[dict[str, Any]], activities: list[dict[str, Any]]) -> None:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, update
+from sqlalchemy import and_, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from store.db import model_defaults
+from store.db import insert_rows, model_defaults
 from store.models import OutboxMessage
 
 
@@ -44,7 +44,7 @@ def enqueue_rows(session: Session, rows: list[dict[str, Any]], now: datetime) ->
     if rows:
         defaults = model_defaults(OutboxMessage)
         rows = [defaults() | {"created_at": now, "next_attempt_at": now} | row for row in rows]
-        session.connection().execute(insert(OutboxMessage.__table__), rows)
+        insert_rows(session, OutboxMessage.__table__, rows)
 
 
 @dataclass(frozen=True)

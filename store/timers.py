@@ -9,27 +9,31 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from store.db import insert_rows
 from store.models import Lead, Timer
 
 
 def schedule(session: Session, *, lead_id: int, period: int, due: dict[str, datetime], now: datetime) -> None:
     """Add pending timers (kind → due time) in one statement; ones that already exist are left alone."""
-    schedule_many(session, [(lead_id, period, due)], now)
-
-
-def schedule_many(session: Session, clocks: list[tuple[int, int, dict[str, datetime]]], now: datetime) -> None:
-    """schedule() for many leads at once: (lead id, idle period, kind → due time) each, one statement."""
+    if not due:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    rows = [
+    # executemany with a statement built the same way each time: SQLAlchemy compiles it once.
+    statement = insert(Timer).on_conflict_do_nothing(index_elements=["lead_id", "kind", "period"])
+    session.exec(statement, params=_rows([(lead_id, period, due)], now))
+
+
+def schedule_new_leads(session: Session, clocks: list[tuple[int, int, dict[str, datetime]]], now: datetime) -> None:
+    """schedule() for many leads just inserted (so none has a timer yet): (lead id, idle period, kind → due)."""
+    insert_rows(session, Timer.__table__, _rows(clocks, now))
+
+
+def _rows(clocks: list[tuple[int, int, dict[str, datetime]]], now: datetime) -> list[dict]:
+    return [
         {"lead_id": lead_id, "kind": kind, "period": period, "due_at": due_at, "state": "pending", "created_at": now}
         for lead_id, period, due in clocks
         for kind, due_at in due.items()
     ]
-    if not rows:
-        return
-    # executemany with a statement built the same way each time: SQLAlchemy compiles it once.
-    statement = insert(Timer).on_conflict_do_nothing(index_elements=["lead_id", "kind", "period"])
-    session.exec(statement, params=rows)
 
 
 def cancel(session: Session, lead_id: int, kinds: tuple[str, ...] | None = None) -> int:

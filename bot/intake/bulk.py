@@ -80,7 +80,7 @@ def accept_new_leads(session: Session, config: Config, now: datetime, leads: lis
 
 def _write_consequences(session: Session, config: Config, now: datetime, rows: list[LeadRow], logs: list) -> None:
     """The new leads' timers and activity log, a statement each for the batch, and their CRM writes."""
-    timer_store.schedule_many(
+    timer_store.schedule_new_leads(
         session, [(row.id, row.idle_period, sla.owner_deadlines(row, config, now)) for row in rows], now
     )
     lead_store.log_activity_rows(
