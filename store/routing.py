@@ -77,29 +77,22 @@ def existing_owner_for_domain(session: Session, domain: str) -> str | None:
 
 
 def existing_owners_for_domains(session: Session, domains: set[str]) -> dict[str, str | None]:
-    """existing_owner_for_domain for many domains in two queries: the latest open lead's owner, else the
-    latest opportunity's SDR (None: nobody works with the company yet)."""
+    """existing_owner_for_domain for many domains: the latest open lead's owner, else the latest opportunity's
+    SDR (None: nobody works with the company yet). The latest ids first, then their owners: simple index scans,
+    where a join of the two let PostgreSQL pick a nested loop over the whole table after a bulk load (7 s)."""
     owners: dict[str, str | None] = dict.fromkeys(domains)
-    latest_open = (
-        select(Lead.domain, func.max(Lead.id).label("id"))
-        .where(col(Lead.domain).in_(domains), col(Lead.is_open))
-        .group_by(Lead.domain)
-        .subquery()
-    )
-    for domain, owner in session.exec(
-        select(Lead.domain, Lead.owner_id).join(latest_open, col(Lead.id) == latest_open.c.id)
-    ):
-        owners[domain] = owner
-    rest = {d for d, owner in owners.items() if not owner}
+    latest = select(Lead.domain, func.max(Lead.id)).where(col(Lead.domain).in_(domains), col(Lead.is_open))
+    ids = dict(session.exec(latest.group_by(Lead.domain)).all())
+    if ids:
+        owner_of = dict(session.exec(select(Lead.id, Lead.owner_id).where(col(Lead.id).in_(ids.values()))).all())
+        owners.update({domain: owner_of[lead_id] for domain, lead_id in ids.items()})
+    rest = {domain for domain, owner in owners.items() if not owner}
     if rest:
-        latest = (
-            select(Opportunity.domain, func.max(Opportunity.id).label("id"))
-            .where(col(Opportunity.domain).in_(rest))
-            .group_by(Opportunity.domain)
-            .subquery()
-        )
-        query = select(Opportunity.domain, Opportunity.sdr_id).join(latest, col(Opportunity.id) == latest.c.id)
-        owners.update(dict(session.exec(query).all()))
+        latest = select(Opportunity.domain, func.max(Opportunity.id)).where(col(Opportunity.domain).in_(rest))
+        ids = dict(session.exec(latest.group_by(Opportunity.domain)).all())
+        query = select(Opportunity.id, Opportunity.sdr_id).where(col(Opportunity.id).in_(ids.values()))
+        sdr_of = dict(session.exec(query).all()) if ids else {}
+        owners.update({domain: sdr_of[opportunity_id] for domain, opportunity_id in ids.items()})
     return owners
 
 

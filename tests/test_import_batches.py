@@ -43,7 +43,7 @@ def _config():
 
 
 def _csv(path) -> None:
-    lines = ["email,first_name,company,country,company_size,product_interest,source,demo_request,title"]
+    lines = ["email,first_name,company,country,company_size,product_interest,source,demo_request,title,pages_visited"]
     for n in range(90):
         domain = f"company{n % 23}.com" if n % 4 else "gmail.com"  # repeated companies: existing owners
         domain = f"partner{n}.io" if n % 3 == 0 and n % 2 else domain  # new companies from partners
@@ -52,7 +52,12 @@ def _csv(path) -> None:
             f"{email},P{n},Company {n % 23},{COUNTRIES[(n // 2) % 6]},{(n % 7) * 400},{PRODUCTS[n % 4]},"
             f"{SOURCES[n % 3]},{'yes' if n % 5 == 0 else 'no'},{'VP Sales' if n % 3 == 0 else 'Analyst'}"
         )
-    path.write_text("\n".join(lines) + "\n")
+    # What COPY must carry as an INSERT would: quotes, a backslash, a tab, a line break, NUL-free unicode, JSON.
+    lines.append(
+        'odd@zürich.ch,"Zoë ""Z"" O\'Neil",Back\\slash\tTab,Switzerland,40,,Website,no,'
+        '"Head of\r\nIT","/pricing;/search?q=""x"""'
+    )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _database(url: str):
@@ -110,6 +115,9 @@ def test_batches_write_what_the_intake_writes_one_by_one(tmp_path, database_url,
 
     (counts_alone, alone), (counts_batched, batched) = results[True], results[False]
     assert counts_alone == counts_batched and counts_alone[1] >= 3  # resubmissions: p3 (open before) and twins
+    [odd] = [lead for lead in batched["leads"] if lead["email"] == "odd@zürich.ch"]
+    assert (odd["first_name"], odd["company"], odd["title"]) == ('Zoë "Z" O\'Neil', "Back\\slash\tTab", "Head of\r\nIT")
+    assert odd["pages_visited"] == ["/pricing", '/search?q="x"']
     for part in alone:
         assert batched[part] == alone[part], part
     reasons = " ".join(lead["routing_reason"] for lead in alone["leads"])
