@@ -199,3 +199,25 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *, wit
         for row in rows:
             copy.write_row([to(row[name]) if to else row[name] for name, to in zip(columns, convert, strict=True)])
     return ids
+
+
+class PlannerStatistics:
+    """Fresh table statistics during a bulk load on PostgreSQL (SQLite has none to go stale).
+
+    Autovacuum analyzes a table a minute or so after it changed; until then a table filled by an import still
+    looks empty to the planner, which then reads it whole for each batch's lookups: an import slowed down as
+    it went (100,000 rows: 250 s). ANALYZE each time the rows added have doubled: about 7 times for 100,000.
+    """
+
+    def __init__(self, engine: Engine, tables: list[str]):
+        self.engine, self.tables = engine, tables
+        self.added, self.next_at = 0, 1000
+
+    def added_so_far(self, rows: int) -> None:
+        """The load has added `rows` rows in all."""
+        self.added = rows
+        if self.added < self.next_at or is_sqlite(self.engine):
+            return
+        with self.engine.begin() as connection:
+            connection.execute(text(f"ANALYZE {', '.join(self.tables)}"))
+        self.next_at = self.added * 2

@@ -19,11 +19,11 @@ from bot.crm import changes as crm
 from bot.intake.accept import InvalidLead, LeadIn, lead_values, normalise_email, parse_lead
 from bot.intake.csv_leads import LeadFile
 from bot.intake.history import LIFECYCLE_ORDER, History, HistoryReader, reached
-from bot.intake.importer import BATCH, ImportReport, RejectedRows, batches, likely_cause
+from bot.intake.importer import BATCH, IMPORTED_TABLES, ImportReport, RejectedRows, batches, likely_cause
 from bot.lifecycle.touches import time_to_touch
 from bot.sla import clocks as sla
 from store import backfill as backfill_store
-from store.db import write_session
+from store.db import PlannerStatistics, write_session
 from store.models import Stage
 
 Record = tuple[int, LeadIn, History, list[str]]
@@ -44,8 +44,10 @@ def backfill_leads(
     rejects = RejectedRows(lead_file, report)
     reader = HistoryReader(config, clock.now(), dayfirst=dayfirst, stages=stages)
     source = lead_file.export or "import"
+    statistics = PlannerStatistics(engine, IMPORTED_TABLES)
     try:
         for batch in batches(lead_file, rejects, progress, batch_size):
+            statistics.added_so_far(report.created)
             records: list[Record] = []
             for number, row, cells in batch:
                 try:

@@ -22,13 +22,14 @@ from bot.core.config import Config
 from bot.intake.accept import InvalidLead, LeadIn, accept_in, parse_lead
 from bot.intake.bulk import accept_new_leads
 from bot.intake.csv_leads import LeadFile, UnreadableCsv
-from store.db import write_session
+from store.db import PlannerStatistics, write_session
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: big enough to share a commit, small enough to hold the write lock briefly
 SHOWN_REJECTIONS = 10
 QUOTED = r"'[^']*'"
+IMPORTED_TABLES = ["lead", "activity", "timer", "outbox"]  # what a batch looks up grows with the import
 Row = tuple[int, dict, list[str]]  # row number, lead fields, the row's cells as written
 
 
@@ -123,8 +124,10 @@ def import_leads(
     intake alone instead (what the import did before; the tests and the benchmark compare the two)."""
     report = ImportReport()
     rejects = RejectedRows(lead_file, report)
+    statistics = PlannerStatistics(engine, IMPORTED_TABLES)
     try:
         for batch in batches(lead_file, rejects, progress, batch_size):
+            statistics.added_so_far(report.created)
             valid: list[tuple[int, LeadIn, list[str]]] = []
             for number, row, cells in batch:
                 try:

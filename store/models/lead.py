@@ -118,7 +118,7 @@ class Lead(SQLModel, table=True):
     utm_content: str | None = Field(default=None, max_length=300)
     demo_request: bool = False
     pages_visited: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    external_id: str | None = Field(default=None, max_length=200)
+    external_id: str | None = Field(default=None, max_length=200, index=True)  # a backfill's key, CRM events
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
     score: int = 0
