@@ -312,3 +312,24 @@ def test_a_relay_told_to_leave_background_work_claims_only_messages(engine, cloc
 
     assert web == ["chat.postMessage"] and web_again == []
     assert worker == ["views.publish"]
+
+
+def test_a_row_another_thread_of_the_relay_is_busy_with_is_not_leased_and_parked(engine, clock, fake_slack):
+    """A thread that has just set its row to retry still holds it until its batch ends; the row is due again
+    meanwhile. The relay's other thread used to lease it and skip it, parking it for the whole lease (3 min)
+    instead of its retry wait (5 s): the rare timeout in the Slack-outage intake test."""
+    with write_session(engine) as session:
+        outbox_store.enqueue(
+            session, target="slack", method="chat.postMessage", payload={"channel": "C1", "text": "hi"}, now=clock.now()
+        )
+    [row] = _rows(engine)
+    relay = make_relay(engine, make_web_client(fake_slack.bot_token, fake_slack.base_url), clock, make_config())
+    relay._in_flight.add(row.id)  # as the first thread leaves it between recording the retry and its batch's end
+
+    assert relay.deliver_due() == 0
+    [untouched] = _rows(engine)
+    assert (untouched.attempts, untouched.in_flight, untouched.next_attempt_at) == (0, False, clock.now())
+
+    relay._in_flight.discard(row.id)  # the first thread's batch ends
+    assert relay.deliver_due() == 1
+    assert [m["text"] for m in fake_slack.messages_in("C1")] == ["hi"]

@@ -140,8 +140,9 @@ class OutboxRelay:
 
     # -- one pass, callable directly from tests ------------------------------------------------
     def deliver_due(self) -> int:
-        # Claim under the in-flight lock: a row another thread of this process is still sending is
-        # skipped, and one it has finished is already marked sent when this claim reads.
+        # Claim under the in-flight lock, leaving out the rows another thread of this process is still busy with:
+        # one it has just set to retry is due again before that thread is done with it, and a lease taken on it
+        # here (then skipped) parked it for the whole lease instead of its retry wait.
         now = self.clock.now()
         # A target that asked for quiet (a CRM's rate limit) is not claimed from: no row churns meanwhile.
         targets = [name for name, target in self.targets.items() if not _paused(target, now)]
@@ -150,21 +151,21 @@ class OutboxRelay:
         with self._in_flight_lock:
             with write_session(self.engine) as session:
                 claimed = outbox_store.claim_due(
-                    session, now, LEASE, self.batch, targets=targets, background=self.take_background
-                )
-            mine = [c for c in claimed if c.row.id not in self._in_flight]
-            self._in_flight.update(c.row.id for c in mine)
+                    session, now, LEASE, self.batch, targets=targets, background=self.take_background,
+                    sending=set(self._in_flight),
+                )  # fmt: skip
+            self._in_flight.update(c.row.id for c in claimed)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
         try:
-            together = self._deliver_together([c for c in mine if not c.in_doubt])
-            self._record_together([(c.row, together[c.row.id]) for c in mine if c.row.id in together])
-            for c in mine:
+            together = self._deliver_together([c for c in claimed if not c.in_doubt])
+            self._record_together([(c.row, together[c.row.id]) for c in claimed if c.row.id in together])
+            for c in claimed:
                 if c.row.id not in together:
                     self._deliver(c.row, c.in_doubt)
         finally:
             # Every row of the batch leaves the in-flight set, whatever happened to the others.
             with self._in_flight_lock:
-                self._in_flight.difference_update(c.row.id for c in mine)
+                self._in_flight.difference_update(c.row.id for c in claimed)
         return len(claimed)
 
     def _deliver_together(self, claimed: list) -> dict[int, Outcome]:
