@@ -80,6 +80,22 @@ def log_activity(session: Session, lead_id: int, at: datetime, actor: str, kind:
         _mark_for_stats(session, lead_id)
 
 
+def log_activities(
+    session: Session, lead_id: int, at: datetime, entries: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    """log_activity for several entries (actor, kind, data) of one lead at once: one INSERT for them all (a new
+    lead's created, scored, assigned, mql), the report facts they change, and one mark for the rollup."""
+    rows = [{"lead_id": lead_id, "at": at, "actor": actor, "kind": kind, "data": data} for actor, kind, data in entries]
+    session.exec(insert(Activity), params=rows)
+    facts: dict[str, Any] = {}
+    for _, kind, data in entries:
+        facts |= _facts_for(kind, at, data)
+    if facts:
+        session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**facts))
+    if any(kind not in _NOT_COUNTED for _, kind, _ in entries):
+        _mark_for_stats(session, lead_id)
+
+
 # Events that change nothing the rollup counts (owner, source, first touch, open, the report facts): reminders
 # are most of the sweep's firings, and each queued change costs the fold a little.
 _NOT_COUNTED = frozenset({"reminded", "scored", "stage_changed", "resubmitted"})

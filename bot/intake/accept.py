@@ -315,8 +315,7 @@ def accept_in(session, config: Config, now: datetime, data: LeadIn, *, alert: bo
     lead_store.insert_lead(session, lead)
     sla.start_clocks(session, lead, config, now)
     crm.lead_created(session, config, lead, now)
-    for actor, kind, data_logged in new_lead_log(lead, config):
-        lead_store.log_activity(session, lead.id, now, actor, kind, **data_logged)
+    lead_store.log_activities(session, lead.id, now, new_lead_log(lead, config))
     if assignment.claimable:
         offer = claims.claim_offer(lead)
         delivery.send(session, Kind.CLAIM_OFFER, now=now, lead_id=lead.id, to=config.channels.unclaimed, message=offer)
