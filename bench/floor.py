@@ -24,26 +24,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from import_speed import empty_database
 from intake_latency import CONFIG, _connection, dms_sent, percentile
-from sqlalchemy import text
 
 from bot.devtools.standin.processes import free_port, wait_healthy
 from bot.devtools.standin.web_api import FakeSlack
-from store.db import make_engine
-from store.migrate import upgrade
 
 HERE = Path(__file__).resolve().parent
-
-
-def fresh_database(url: str | None, workdir: Path, name: str) -> str:
-    if url is None:
-        return f"sqlite:///{workdir / name}.db"
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def start(kind: str, database: str, slack: FakeSlack, workdir: Path) -> tuple[subprocess.Popen, int, str]:
@@ -54,8 +41,6 @@ def start(kind: str, database: str, slack: FakeSlack, workdir: Path) -> tuple[su
     if kind == "floor":
         command = [sys.executable, str(HERE / "floor_app.py")]
     else:
-        if database.startswith("postgresql"):
-            upgrade(make_engine(database))
         command = [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"]
     process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -94,9 +79,9 @@ def load(port: int, token: str, slack: FakeSlack, leads: int, clients: int) -> d
 
 def measure(kind: str, url: str | None, workdir: Path, leads: int, clients: int) -> dict:
     slack = FakeSlack(bot_token="xoxb-bench").start()
-    process, port, token = start(kind, fresh_database(url, workdir, f"{kind}-{secrets.token_hex(2)}"), slack, workdir)
+    # Each load's clients are new threads, so new kept-alive connections to the new server.
+    process, port, token = start(kind, empty_database(url, workdir, f"{kind}-{secrets.token_hex(2)}"), slack, workdir)
     try:
-        _connection.__globals__["_local"].__dict__.clear()  # new server, new kept-alive connections
         return load(port, token, slack, leads, clients)
     finally:
         process.terminate()

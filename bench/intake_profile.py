@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import yaml
+from intake_latency import CONFIG
 from sqlalchemy import event, text
 
 from bot.core.clock import SystemClock
@@ -33,17 +34,6 @@ from bot.slack.client import make_web_client
 from store.db import make_engine
 from store.migrate import upgrade
 
-CONFIG = """
-timezone: America/New_York
-channels: {escalations: C0ESCALATE, handoffs: C0HANDOFF}
-team:
-  - {slack_id: U0SDR1, name: Rep One, role: sdr}
-  - {slack_id: U0SDR2, name: Rep Two, role: sdr}
-  - {slack_id: U0SDR3, name: Rep Three, role: sdr}
-  - {slack_id: U0SDR4, name: Rep Four, role: sdr}
-  - {slack_id: U0MGR1, name: Manager, role: manager}
-routing: {fallback: U0MGR1}
-"""
 # Where a function's file lives → the group its own time is counted in (first match wins).
 GROUPS = [
     ("our code: bot/", r"/bot/"),

@@ -191,7 +191,9 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *, wit
         rows = [row | {"id": row_id} for row, row_id in zip(rows, ids, strict=True)]
     columns = list(rows[0])
     # The same conversions an INSERT would make (aware datetimes to naive UTC, JSON to text).
-    convert = [table.c[name].type._cached_bind_processor(connection.dialect) for name in columns]
+    convert = [
+        table.c[name].type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for name in columns
+    ]
     command = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
         pg_sql.Identifier(table.name), pg_sql.SQL(", ").join(pg_sql.Identifier(name) for name in columns)
     )

@@ -139,6 +139,19 @@ def test_a_row_with_5000_columns_is_rejected_alone(import_file, capsys, tmp_path
     assert rejected[1].startswith("3,(row): 5000 filled cells") and rejected[1].endswith(",x@wide.io,junk")
 
 
+def test_the_dry_run_names_a_row_with_too_many_cells_as_such(tmp_path, monkeypatch, capsys):
+    (tmp_path / "leadbot.yml").write_text(MINIMAL_CONFIG)
+    (tmp_path / "leads.csv").write_text("email,first_name\na@b.io,Ann\nx@wide.io," + ",".join(["junk"] * 4999) + "\n")
+    monkeypatch.setenv("LEADBOT_CONFIG", str(tmp_path / "leadbot.yml"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'route.db'}")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["route", "--dry-run", "leads.csv"]) == 0
+
+    out = capsys.readouterr().out
+    assert "row 3: rejected ((row): 5000 filled cells but the header names 2 columns)" in out
+
+
 def test_a_cell_too_big_for_csv_stops_the_import_at_its_row_with_the_rows_before_it_whole(import_file, capsys):
     huge = "y" * (200 * 1024)  # past the csv module's 128 KiB per cell: a binary blob or a broken quote
     code, engine = import_file(f'email,first_name\na@b.io,Ann\nc@d.io,"{huge}"\ne@f.io,Eve\n'.encode())

@@ -132,6 +132,11 @@ class LeadFile:
             except csv.Error as exc:  # a cell past the csv module's limit (128 KiB): not a CSV of leads
                 raise UnreadableCsv(f"row {number + 1} cannot be read as CSV ({exc})") from None
 
+    def overflow(self, cells: list[str]) -> dict[str, str]:
+        """Why a row given as None cannot be read: its problem, as InvalidLead's fields."""
+        filled = sum(1 for cell in cells if cell.strip())
+        return {"(row)": f"{filled} filled cells but the header names {len(self.header)} columns"}
+
     def count_rows(self) -> int:
         """How many data rows (quoted newlines inside a cell are not rows): for the progress bar."""
         with self._open() as handle:

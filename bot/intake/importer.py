@@ -85,14 +85,11 @@ def batches(
 ) -> Iterator[list[Row]]:
     """The file's rows in lists of `size`; a row whose cells overflow the header is rejected on the way."""
     batch: list[Row] = []
-    width = len(lead_file.header)
     try:
         for number, lead, cells in lead_file.rows():
             rejects.report.rows += 1
             if lead is None:
-                filled = sum(1 for cell in cells if cell.strip())
-                reason = f"{filled} filled cells but the header names {width} columns"
-                rejects.add(number, cells[:width], {"(row)": reason})
+                rejects.add(number, cells[: len(lead_file.header)], lead_file.overflow(cells))
             else:
                 batch.append((number, lead, cells))
             if len(batch) >= size:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.intake.accept import InvalidLead, accept_in, parse_lead
-from bot.intake.csv_leads import read_leads
+from bot.intake.csv_leads import LeadFile
 from store.db import rolled_back_session
 
 
@@ -34,8 +34,11 @@ def simulate_routing(
     """Run every row through the real intake and routing in one transaction, then roll it all back."""
     report, now = DryRun(), clock.now()
     with rolled_back_session(engine) as session:
-        for number, row in read_leads(path, mapping, export):
+        lead_file = LeadFile(path, mapping, export)
+        for number, row, cells in lead_file.rows():
             try:
+                if row is None:
+                    raise InvalidLead(lead_file.overflow(cells))
                 lead_in = parse_lead(row)
             except InvalidLead as exc:
                 report.rejected += 1
