@@ -107,6 +107,7 @@ def grouped_profile(profile: cProfile.Profile, leads: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=500)
+    parser.add_argument("--dump", metavar="DIR", help="also write each phase's profile there (intake.prof, relay.prof)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tempfile.mkdtemp()) / 'profile.db'}"
     engine = make_engine(url)
@@ -133,6 +134,8 @@ def main() -> None:
         accept_lead(engine, config, clock, lead)
     profile.disable()
     wall = time.perf_counter() - started
+    if args.dump:
+        profile.dump_stats(Path(args.dump) / "intake.prof")
     print(f"{engine.dialect.name}: {args.leads} intakes in one thread, {wall * 1000 / args.leads:.2f} ms per lead")
     print("\n".join(times.report(args.leads) + grouped_profile(profile, args.leads)))
 
@@ -145,6 +148,8 @@ def main() -> None:
         pass
     profile.disable()
     wall = time.perf_counter() - started
+    if args.dump:
+        profile.dump_stats(Path(args.dump) / "relay.prof")
     sent = len(slack.calls_to("chat.postMessage"))
     print(f"relay: {sent} DMs (and App Home refreshes) in {wall * 1000 / args.leads:.2f} ms per lead")
     print("\n".join(times.report(args.leads) + grouped_profile(profile, args.leads)))

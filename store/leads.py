@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, text, update
+from sqlalchemy import bindparam, case, func, insert, text, update
 from sqlmodel import Session, col, select
 
-from store.db import insert_rows, model_defaults
+from store.db import UTCDateTime, insert_rows, model_defaults
 from store.models import Activity, Lead, Stage, StatsChange
 
 
@@ -171,17 +172,69 @@ def record_touch(
     return result.rowcount == 1
 
 
-def mark_alert_delivered(session: Session, lead_id: int, now: datetime) -> None:
-    """The owner's first DM reached Slack: Leadbot's share of the delay ends here, the rep's starts."""
-    created, delivered, touched = session.exec(
-        select(Lead.created_at, Lead.alert_delivered_at, Lead.first_touch_at).where(col(Lead.id) == lead_id)
-    ).one()
-    if delivered is not None:
-        return  # a later owner's DM: the split is about the lead's first one
-    values = {"alert_delivered_at": now, "delivery_seconds": max(0.0, (now - created).total_seconds())}
-    if touched is not None:  # touched (in the CRM, say) before the DM arrived: no rep delay at all
-        values["rep_seconds"] = 0.0
-    _set(session, lead_id, **values)
+@dataclass(frozen=True)
+class PostedMessage:
+    """One of a lead's messages that reached Slack: where it lives, for later updates and thread replies."""
+
+    lead_id: int
+    ref: str  # alert, escalation, handoff or claim
+    channel: str
+    ts: str
+
+    @property
+    def is_alert(self) -> bool:
+        return self.ref == "alert"
+
+
+_MESSAGE_COLUMNS = {
+    "alert": ("alert_channel", "alert_ts"),
+    "escalation": (None, "escalation_ts"),
+    "handoff": (None, "handoff_ts"),
+    "claim": (None, "claim_ts"),
+}
+
+
+def _location_statement(ref: str):
+    # Built once per kind: the relay records every post, and building the expression costs more than running it.
+    channel_column, ts_column = _MESSAGE_COLUMNS[ref]
+    table = Lead.__table__
+    values = {ts_column: bindparam("b_ts")} | ({channel_column: bindparam("b_channel")} if channel_column else {})
+    if ref == "alert":
+        # The owner's first DM ends Leadbot's share of the delay and starts the rep's; a later owner's DM changes
+        # neither. A lead touched before its DM arrived (in the CRM, say) has no rep delay at all.
+        first = table.c.alert_delivered_at.is_(None)
+        values |= {
+            "alert_delivered_at": func.coalesce(table.c.alert_delivered_at, bindparam("b_now", type_=UTCDateTime())),
+            "delivery_seconds": case((first, bindparam("b_delivery_seconds")), else_=table.c.delivery_seconds),
+            "rep_seconds": case((first & table.c.first_touch_at.is_not(None), 0.0), else_=table.c.rep_seconds),
+        }
+    return update(table).where(table.c.id == bindparam("b_lead_id")).values(values)
+
+
+_LOCATION_STATEMENTS = {ref: _location_statement(ref) for ref in _MESSAGE_COLUMNS}
+
+
+def record_posted_messages(session: Session, posted: list[PostedMessage], now: datetime) -> None:
+    """Remember where each message was posted; an alert also marks the lead's first DM as delivered at `now`.
+
+    The leads are updated in id order (the lock order of every transaction), one statement per kind of message.
+    """
+    alerts = [p.lead_id for p in posted if p.is_alert]
+    created = {}
+    if alerts:
+        created = dict(session.exec(select(Lead.id, Lead.created_at).where(col(Lead.id).in_(alerts))).all())
+    # A lead erased since its alert was sent has nothing left to record.
+    posted = sorted((p for p in posted if p.lead_id in created or not p.is_alert), key=lambda p: p.lead_id)
+    connection = session.connection()
+    for ref, statement in _LOCATION_STATEMENTS.items():
+        params = [
+            {"b_lead_id": p.lead_id, "b_channel": p.channel, "b_ts": p.ts, "b_now": now,
+             "b_delivery_seconds": max(0.0, (now - created[p.lead_id]).total_seconds()) if p.is_alert else None}
+            for p in posted
+            if p.ref == ref
+        ]  # fmt: skip
+        if params:
+            connection.execute(statement, params)
 
 
 def _set(session: Session, lead_id: int, **values: Any) -> None:
@@ -196,17 +249,6 @@ def record_activity(session: Session, lead_id: int, at: datetime) -> None:
 def _latest_activity(at: datetime):
     # A touch reported late (a CRM syncs minutes after the call) never moves the last activity back.
     return case((col(Lead.last_activity_at) > at, col(Lead.last_activity_at)), else_=at)
-
-
-def set_message_location(session: Session, lead_id: int, ref: str, channel: str, ts: str) -> None:
-    """Remember where the lead's alert, latest escalation or handoff message was posted."""
-    values = {
-        "alert": {"alert_channel": channel, "alert_ts": ts},
-        "escalation": {"escalation_ts": ts},
-        "handoff": {"handoff_ts": ts},
-        "claim": {"claim_ts": ts},
-    }[ref]
-    session.exec(update(Lead).where(col(Lead.id) == lead_id).values(**values))
 
 
 def open_leads_for_owner(session: Session, owner_id: str, limit: int) -> list[Lead]:

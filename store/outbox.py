@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, update
+from sqlalchemy import and_, bindparam, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from store.db import insert_rows, model_defaults
+from store.db import UTCDateTime, insert_rows, model_defaults
 from store.models import OutboxMessage
 
 
@@ -108,22 +108,37 @@ def claim_due(
     if background and len(rows) < limit:
         # A few background rows a claim: a message that arrives meanwhile waits for two of them at most.
         rows += due(True, min(limit - len(rows), BACKGROUND_PER_CLAIM))
-    claimed = []
+    if not rows:
+        return []
+    # One statement for the whole claim (the ORM would flush an UPDATE per row); the rows handed back say the same.
+    table = OutboxMessage.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id.in_([row.id for row in rows]))
+        .values(next_attempt_at=now + lease, attempts=table.c.attempts + 1, in_flight=True)
+    )
+    claimed = [Claimed(row, in_doubt=row.in_flight) for row in rows]
     for row in rows:
-        claimed.append(Claimed(row, in_doubt=row.in_flight))
-        row.next_attempt_at = now + lease
-        row.attempts += 1
-        row.in_flight = True
-        session.add(row)
+        session.expunge(row)  # detached first, so that these changes are not flushed a second time
+        row.next_attempt_at, row.attempts, row.in_flight = now + lease, row.attempts + 1, True
     return claimed
 
 
-def mark_sent(session: Session, message_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
-    session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.sent_at).is_(None))
-        .values(sent_at=now, result_channel=channel, result_ts=ts, last_error=None, in_flight=False)
+_MARK_SENT = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == bindparam("b_id"), OutboxMessage.__table__.c.sent_at.is_(None))
+    .values(
+        sent_at=bindparam("b_now", type_=UTCDateTime()), result_channel=bindparam("b_channel"),
+        result_ts=bindparam("b_ts"), last_error=None, in_flight=False,
     )
+)  # fmt: skip
+
+
+def mark_sent_rows(session: Session, sent: list[tuple[int, str | None, str | None]], now: datetime) -> None:
+    """Rows delivered: (id, channel, ts) each, in one statement (a relay records its whole claim at once)."""
+    if sent:
+        params = [{"b_id": i, "b_channel": channel, "b_ts": ts, "b_now": now} for i, channel, ts in sorted(sent)]
+        session.connection().execute(_MARK_SENT, params)
 
 
 def mark_retry(session: Session, message_id: int, retry_at: datetime, error: str, in_doubt: bool = False) -> None:

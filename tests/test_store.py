@@ -116,7 +116,7 @@ def test_the_outbox_hands_out_one_unsent_row_per_lead_in_order(engine):
 
     with write_session(engine) as session:  # leased: nobody else gets them meanwhile
         assert outbox_store.claim_due(session, now, timedelta(seconds=60), 10) == []
-        outbox_store.mark_sent(session, 1, now, "D1", "1.1")
+        outbox_store.mark_sent_rows(session, [(1, "D1", "1.1")], now)
     with write_session(engine) as session:
         assert [c.row.id for c in outbox_store.claim_due(session, now, timedelta(seconds=60), 10)] == [2]
 

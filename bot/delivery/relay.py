@@ -155,78 +155,82 @@ class OutboxRelay:
                     sending=set(self._in_flight),
                 )  # fmt: skip
             self._in_flight.update(c.row.id for c in claimed)
-        # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough.
+        # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough, and
+        # no row of a claim depends on another's result, so the claim is recorded at once when it is all sent.
         try:
-            together = self._deliver_together([c for c in claimed if not c.in_doubt])
-            self._record_together([(c.row, together[c.row.id]) for c in claimed if c.row.id in together])
-            for c in claimed:
-                if c.row.id not in together:
-                    self._deliver(c.row, c.in_doubt)
+            outcomes = self._deliver_claimed(claimed)
+            self._record_all([(c.row, outcomes[c.row.id]) for c in claimed])
         finally:
             # Every row of the batch leaves the in-flight set, whatever happened to the others.
             with self._in_flight_lock:
                 self._in_flight.difference_update(c.row.id for c in claimed)
         return len(claimed)
 
-    def _deliver_together(self, claimed: list) -> dict[int, Outcome]:
-        """Rows a target can write in one call (a CRM's batch API): row id → outcome; the rest go one by one."""
-        together: dict[int, Outcome] = {}
+    def _deliver_claimed(self, claimed: list[outbox_store.Claimed]) -> dict[int, Outcome]:
+        """Row id → outcome for every claimed row: in one call where a target can (a CRM's batch API), else one
+        by one, after the target has read what the whole claim needs at once (Slack: the leads to render)."""
+        outcomes: dict[int, Outcome] = {}
         for name, target in self.targets.items():
-            rows = [c.row for c in claimed if c.row.target == name]
-            if len(rows) > 1 and hasattr(target, "deliver_together"):
+            mine = [c for c in claimed if c.row.target == name]
+            fresh = [c.row for c in mine if not c.in_doubt]
+            if len(fresh) > 1 and hasattr(target, "deliver_together"):
                 try:
-                    together |= target.deliver_together(rows)
+                    outcomes |= target.deliver_together(fresh)
                 except Exception:  # the batch path is an optimisation: one by one still works
                     log.exception("batch delivery to %s failed; sending one by one", name)
-        return together
+            rest = [c for c in mine if c.row.id not in outcomes]
+            if rest and hasattr(target, "prefetch"):
+                try:
+                    target.prefetch([c.row for c in rest])
+                except Exception:  # each row then reads for itself, and fails on its own if it must
+                    log.exception("reading ahead for %s failed", name)
+            for c in rest:
+                outcomes[c.row.id] = self._deliver(target, c.row, c.in_doubt)
+        return outcomes
 
-    def _record_together(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> None:
-        """A batch's rows sent are marked in one transaction (not one each); the others one by one."""
-        sent = [row for row, outcome in outcomes if isinstance(outcome, Delivered) and not outcome.lead_message]
+    def _deliver(self, target: DeliveryTarget, row: OutboxMessage, in_doubt: bool) -> Outcome:
+        """One row's outcome; an unexpected error (the database went away mid-render) is a retry of this row only."""
         try:
-            if sent:
-                with write_session(self.engine) as session:
-                    for row in sent:
-                        outbox_store.mark_sent(session, row.id, self.clock.now(), None, None)
-            sent_ids = {row.id for row in sent}
-            for row, outcome in outcomes:
-                if row.id not in sent_ids:
-                    self._record(row, outcome)
-        except Exception:  # the database went away: the lease hands the rows out again
-            log.exception("outbox rows of a batch could not be recorded; their leases will hand them out again")
-
-    def _deliver(self, row: OutboxMessage, in_doubt: bool) -> None:
-        """Deliver one row; an unexpected error (the database went away mid-render) puts only this row back."""
-        target = self.targets[row.target]
-        try:
-            self._record(row, target.deliver(row, in_doubt))
+            return target.deliver(row, in_doubt)
         except Exception as exc:
             log.exception("outbox %s for lead %s raised; it will be retried", row.id, row.lead_id)
             # It may have got through before the error (marking it sent failed): then it is looked for first.
-            again = TryAgain(f"{type(exc).__name__}: {exc}", in_doubt=target.worth_looking_for(row))
+            return TryAgain(f"{type(exc).__name__}: {exc}", in_doubt=target.worth_looking_for(row))
+
+    def _record_all(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> None:
+        """The rows delivered, in one transaction (the leads' message locations first, then the rows: the lock
+        order every transaction takes); then each retry or refusal on its own."""
+        delivered = [(row, outcome) for row, outcome in outcomes if isinstance(outcome, Delivered)]
+        try:
+            if delivered:
+                self._record_delivered(delivered)
+        except Exception:  # the database went away: the leases hand the rows out again, looked for in Slack first
+            log.exception("%d delivered outbox rows could not be recorded; their leases will hand them out again",
+                          len(delivered))  # fmt: skip
+        for row, outcome in outcomes:
+            if isinstance(outcome, Delivered):
+                continue
             try:
-                self._record(row, again)
+                if isinstance(outcome, TryAgain):
+                    self._retry_later(row, outcome)
+                else:
+                    self._fail(row, outcome.error, report=True)
             except Exception:  # the database is still away: the lease hands the row out again later
                 log.exception("outbox %s could not be put back; its lease will", row.id)
 
-    def _record(self, row: OutboxMessage, outcome: Outcome) -> None:
-        if isinstance(outcome, Delivered):
+    def _record_delivered(self, delivered: list[tuple[OutboxMessage, Delivered]]) -> None:
+        for row, outcome in delivered:
             if outcome.found_earlier:
                 log.warning("outbox %s for lead %s had already got through; not sent again", row.id, row.lead_id)
-            with write_session(self.engine) as session:
-                # The lead first, then its outbox row: the order every transaction takes locks in (an erasure
-                # locks the leads, then their rows).
-                if outcome.lead_message and outcome.channel and outcome.ts:
-                    lead_store.set_message_location(
-                        session, row.lead_id, outcome.lead_message, outcome.channel, outcome.ts
-                    )
-                    if outcome.lead_message == "alert" and row.method == "chat.postMessage":
-                        lead_store.mark_alert_delivered(session, row.lead_id, self.clock.now())
-                outbox_store.mark_sent(session, row.id, self.clock.now(), outcome.channel, outcome.ts)
-        elif isinstance(outcome, TryAgain):
-            self._retry_later(row, outcome)
-        else:
-            self._fail(row, outcome.error, report=True)
+        posted = [
+            lead_store.PostedMessage(row.lead_id, outcome.lead_message, outcome.channel, outcome.ts)
+            for row, outcome in delivered
+            if outcome.lead_message and outcome.channel and outcome.ts and row.lead_id is not None
+        ]
+        now = self.clock.now()
+        with write_session(self.engine) as session:
+            lead_store.record_posted_messages(session, posted, now)
+            outbox_store.mark_sent_rows(session, [(row.id, o.channel, o.ts) for row, o in delivered], now)
 
     def _retry_later(self, row: OutboxMessage, outcome: TryAgain) -> None:
         now, policy = self.clock.now(), self.targets[row.target].retry

@@ -9,6 +9,7 @@ message metadata) before it is sent again.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,10 @@ class SlackRenderers:
     home: Callable[[str], dict]  # a person's id → their App Home view
 
 
+def _about_lead(row: OutboxMessage) -> bool:
+    return (row.ref.removesuffix("_thread") if row.ref else None) in LEAD_MESSAGES
+
+
 class _Undeliverable(Exception):
     pass
 
@@ -57,6 +62,20 @@ class SlackTarget:
     ):
         self.engine, self.client, self.clock, self.renderers = engine, client, clock, renderers
         self.handoffs_channel, self.retry, self.metrics = handoffs_channel, retry, metrics
+        self._read_ahead = threading.local()  # per relay thread: the leads of the claim it is sending
+
+    def prefetch(self, rows: list[OutboxMessage]) -> None:
+        """Read the leads a claim's messages are about in one query, not one each (the relay calls this first).
+
+        The claim is sent within milliseconds, and holds at most one row per lead, so each is still rendered from
+        the lead as it is when sent; rows of another claim read for themselves."""
+        about = [row for row in rows if row.lead_id is not None and _about_lead(row)]
+        leads: dict[int, Lead] = {}
+        if about:
+            with read_session(self.engine) as session:
+                leads = lead_store.get_leads(session, [row.lead_id for row in about])
+        # Row id → its lead, or None when the lead is gone (an erasure): the row is refused, not read again.
+        self._read_ahead.leads = {row.id: (leads.get(row.lead_id),) for row in about}
 
     def worth_looking_for(self, row: OutboxMessage) -> bool:
         return row.method == "chat.postMessage"  # updates and publishes can simply be sent again
@@ -107,11 +126,10 @@ class SlackTarget:
         with that ref creates it (its ts is then kept on the lead); a chat.update with it edits it; a
         "<ref>_thread" post replies in its thread.
         """
-        base = row.ref.removesuffix("_thread") if row.ref else None
-        if base not in LEAD_MESSAGES:
+        if not _about_lead(row):
             return dict(row.payload)
-        with read_session(self.engine) as session:
-            lead = lead_store.get_lead(session, row.lead_id)
+        base = row.ref.removesuffix("_thread")
+        lead = self._lead(row)
         if lead is None:
             raise _Undeliverable("the lead this message is about is gone")
         payload = dict(row.payload)
@@ -127,6 +145,13 @@ class SlackTarget:
             raise _Undeliverable(f"the lead's {base} message was never posted, so there is nothing to edit")
         where = {"channel": channel} if channel else {}
         return payload | where | ({"thread_ts": ts} if row.ref != base else {"ts": ts})
+
+    def _lead(self, row: OutboxMessage) -> Lead | None:
+        read_ahead = getattr(self._read_ahead, "leads", {}).pop(row.id, None)
+        if read_ahead is not None:
+            return read_ahead[0]
+        with read_session(self.engine) as session:
+            return lead_store.get_lead(session, row.lead_id)
 
     def _location(self, lead: Lead, base: str) -> tuple[str | None, str | None]:
         """(channel, ts) of one of the lead's messages; channel None when the payload already names it."""
