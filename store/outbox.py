@@ -108,19 +108,23 @@ def claim_due(
     if background and len(rows) < limit:
         # A few background rows a claim: a message that arrives meanwhile waits for two of them at most.
         rows += due(True, min(limit - len(rows), BACKGROUND_PER_CLAIM))
+    return _lease(session, rows, now + lease)
+
+
+def _lease(session: Session, rows: list[OutboxMessage], until: datetime) -> list[Claimed]:
+    """Lease the claimed rows in one statement (the ORM would flush an UPDATE per row); the rows say the same."""
     if not rows:
         return []
-    # One statement for the whole claim (the ORM would flush an UPDATE per row); the rows handed back say the same.
     table = OutboxMessage.__table__
     session.connection().execute(
         update(table)
         .where(table.c.id.in_([row.id for row in rows]))
-        .values(next_attempt_at=now + lease, attempts=table.c.attempts + 1, in_flight=True)
+        .values(next_attempt_at=until, attempts=table.c.attempts + 1, in_flight=True)
     )
     claimed = [Claimed(row, in_doubt=row.in_flight) for row in rows]
     for row in rows:
         session.expunge(row)  # detached first, so that these changes are not flushed a second time
-        row.next_attempt_at, row.attempts, row.in_flight = now + lease, row.attempts + 1, True
+        row.next_attempt_at, row.attempts, row.in_flight = until, row.attempts + 1, True
     return claimed
 
 
