@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from bot.intake.accept import InvalidLead, accept_lead, parse_lead, shape_problems
+from bot.intake.accept import InvalidLead, parse_lead, shape_problems
 from bot.intake.crm_webhooks import from_hubspot, from_salesforce
 from bot.reports.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.reports.metrics import outbox_health
@@ -98,7 +98,7 @@ def _take_lead(leadbot: Leadbot, raw: bytes, to_lead=lambda data: data):
     except InvalidLead as exc:
         received.labels(result="invalid").inc()
         return jsonify(error="invalid_lead", fields=exc.fields), 422
-    result = accept_lead(leadbot.engine, leadbot.config, leadbot.clock, lead_in)
+    result = leadbot.intake.accept(lead_in)
     seconds = time.perf_counter() - started
     received.labels(result="created" if result.created else "duplicate").inc()
     leadbot.metrics.intake_seconds.observe(seconds)

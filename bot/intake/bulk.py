@@ -44,6 +44,7 @@ class LeadRow(SimpleNamespace):
 class BatchAccepted:
     created: int = 0
     again: list[LeadIn] = field(default_factory=list)  # for accept_in: the person's lead is open already
+    new: dict[int, tuple[LeadRow, str]] = field(default_factory=dict)  # id(LeadIn) → its new lead and routing rule
 
 
 def accept_new_leads(session: Session, config: Config, now: datetime, leads: list[LeadIn], *, alert: bool):
@@ -61,7 +62,8 @@ def accept_new_leads(session: Session, config: Config, now: datetime, leads: lis
     rows = [LeadRow.of(lead_values(lead, config, now)) for lead in fresh]
     if config.routing.existing_owner:
         view.know_owners({row.domain for row in rows if row.domain})
-    claimable = [row for row in rows if route_new_lead(row, view, config, now).claimable]
+    assignments = [route_new_lead(row, view, config, now) for row in rows]
+    claimable = [row for row, assignment in zip(rows, assignments, strict=True) if assignment.claimable]
     logs = [new_lead_log(row, config) for row in rows]
     for row, log in zip(rows, logs, strict=True):
         row.reached_mql = any(kind == "mql" for _, kind, _ in log)  # what log_activity sets from an "mql" entry
@@ -75,6 +77,7 @@ def accept_new_leads(session: Session, config: Config, now: datetime, leads: lis
         delivery.send_alerts(session, [(row.id, row.owner_id) for row in rows], now=now)
     delivery.refresh_homes(session, [row.owner_id for row in rows], now)
     result.created = len(rows)
+    result.new = {id(lead): (row, a.rule) for lead, row, a in zip(fresh, rows, assignments, strict=True)}
     return result
 
 

@@ -35,6 +35,12 @@ class Metrics:
         self.intake_seconds = Histogram(
             "leadbot_intake_duration_seconds", "From request to answer for accepted leads", registry=registry
         )
+        self.intake_group_size = Histogram(
+            "leadbot_intake_group_size",
+            "Leads accepted together in one transaction (posted while the group before was being committed)",
+            buckets=(1, 2, 4, 8, 16, 32, 50),
+            registry=registry,
+        )
         self.alerts_sent = Counter("leadbot_alerts_sent", "Lead alerts delivered to their owner", registry=registry)
         self.slack_calls = Counter(
             "leadbot_slack_calls", "Slack Web API calls by the outbox relay", ["method", "outcome"], registry=registry

@@ -14,6 +14,7 @@ from bot.core.config import Config
 from bot.core.settings import Settings
 from bot.crm.records import CrmConnector
 from bot.delivery.relay import OutboxRelay
+from bot.intake.together import GroupIntake
 from bot.reports.metrics import Metrics
 from bot.runtime.scheduler import BackgroundJobs
 
@@ -32,6 +33,13 @@ class Leadbot:
     jobs: BackgroundJobs | None = None
     crm_relay: OutboxRelay | None = None  # writes to the CRM, apart from Slack's so neither waits on the other
     crm: CrmConnector | None = None  # reads from the CRM for its webhooks (what an activity made there is)
+    intake: GroupIntake = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Leads posted at the same moment share one transaction (always under the config in force).
+        self.intake = GroupIntake(
+            self.engine, lambda: self.config, self.clock, on_group=self.metrics.intake_group_size.observe
+        )
 
     def start(self, *, sweep: bool = False, background: bool = True) -> None:
         """Start the outbox relay and with `sweep` the background jobs (the SLA sweep, the rollup, the clean-up).
