@@ -1,6 +1,7 @@
 """Leadbot's intake against the floor, side by side in one run: accepted/s, the 201's p50/p99, DMs out/s.
 
     python bench/floor.py --leads 1500
+    python bench/floor.py --leads 1500 --layout procfile   # `serve --no-sweep` beside a `worker`
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/floor.py --leads 1500
 
 The floor (bench/floor_app.py) is the least any intake must do on the same stack: waitress with 8 threads,
@@ -33,19 +34,25 @@ from bot.devtools.standin.web_api import FakeSlack
 HERE = Path(__file__).resolve().parent
 
 
-def start(kind: str, database: str, slack: FakeSlack, workdir: Path) -> tuple[subprocess.Popen, int, str]:
+def start(kind: str, database: str, slack: FakeSlack, workdir: Path) -> tuple[list[subprocess.Popen], int, str]:
+    """The floor, or Leadbot as `serve` alone ("leadbot") or as the Procfile runs it ("procfile": `serve
+    --no-sweep` and a `worker`); the processes, the port and the intake token."""
     port, token = free_port(), secrets.token_urlsafe(16)
     env = {**os.environ, "DATABASE_URL": database, "SLACK_API_URL": slack.base_url, "PORT": str(port),
            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": "bench", "LEADBOT_INTAKE_TOKEN": token,
            "LEADBOT_CONFIG": str(workdir / "leadbot.yml"), "PYTHONPATH": os.pathsep.join(sys.path)}  # fmt: skip
-    if kind == "floor":
-        command = [sys.executable, str(HERE / "floor_app.py")]
-    else:
-        command = [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1"]
-    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, process)
-    return process, port, token
+    leadbot = [sys.executable, "-m", "bot.runtime.cli"]
+    commands = {
+        "floor": [[sys.executable, str(HERE / "floor_app.py")]],
+        "leadbot": [[*leadbot, "serve", "--host", "127.0.0.1"]],
+        "procfile": [[*leadbot, "serve", "--host", "127.0.0.1", "--no-sweep"], [*leadbot, "worker"]],
+    }[kind]
+    processes = [
+        subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for command in commands
+    ]
+    wait_healthy(f"http://127.0.0.1:{port}", processes[0])
+    return processes, port, token
 
 
 def load(port: int, token: str, slack: FakeSlack, leads: int, clients: int) -> dict:
@@ -80,12 +87,13 @@ def load(port: int, token: str, slack: FakeSlack, leads: int, clients: int) -> d
 def measure(kind: str, url: str | None, workdir: Path, leads: int, clients: int) -> dict:
     slack = FakeSlack(bot_token="xoxb-bench").start()
     # Each load's clients are new threads, so new kept-alive connections to the new server.
-    process, port, token = start(kind, empty_database(url, workdir, f"{kind}-{secrets.token_hex(2)}"), slack, workdir)
+    processes, port, token = start(kind, empty_database(url, workdir, f"{kind}-{secrets.token_hex(2)}"), slack, workdir)
     try:
         return load(port, token, slack, leads, clients)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
         slack.stop()
 
 
@@ -94,20 +102,25 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--layout", choices=["serve", "procfile"], default="serve",
+        help="Leadbot as `serve` alone, or as the Procfile runs it: `serve --no-sweep` beside a `worker`",
+    )  # fmt: skip
     args = parser.parse_args()
+    ours = "leadbot" if args.layout == "serve" else "procfile"
     url = os.environ.get("DATABASE_URL")
     workdir = Path(tempfile.mkdtemp(prefix="leadbot-floor-"))
     (workdir / "leadbot.yml").write_text(CONFIG)
     print(f"{'PostgreSQL' if url else 'SQLite'}, {args.leads} leads from {args.clients} kept-alive clients")
     for round_number in range(1, args.rounds + 1):
-        figures = {kind: measure(kind, url, workdir, args.leads, args.clients) for kind in ("floor", "leadbot")}
+        figures = {kind: measure(kind, url, workdir, args.leads, args.clients) for kind in ("floor", ours)}
         for kind, f in figures.items():
             print(f"  round {round_number} {kind:8} accepted {f['accepted_per_s']:6.0f}/s · 201 p50 "
                   f"{f['p50_ms']:5.1f} ms p99 {f['p99_ms']:6.1f} ms · all DMs out {f['dms_per_s']:6.0f}/s")  # fmt: skip
-        floor, ours = figures["floor"], figures["leadbot"]
-        print(f"  round {round_number} ratio    accepted {ours['accepted_per_s'] / floor['accepted_per_s']:.2f}× · "
-              f"DMs out {ours['dms_per_s'] / floor['dms_per_s']:.2f}× · Leadbot DMs/accepted "
-              f"{ours['dms_per_s'] / ours['accepted_per_s']:.2f}")  # fmt: skip
+        floor, mine = figures["floor"], figures[ours]
+        print(f"  round {round_number} ratio    accepted {mine['accepted_per_s'] / floor['accepted_per_s']:.2f}× · "
+              f"DMs out {mine['dms_per_s'] / floor['dms_per_s']:.2f}× · Leadbot DMs/accepted "
+              f"{mine['dms_per_s'] / mine['accepted_per_s']:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -64,11 +64,13 @@ def claim_due(
     targets: list[str] | None = None,
     background: bool = True,
     sending: set[int] | frozenset[int] = frozenset(),
+    waited: timedelta = timedelta(0),
 ) -> list[Claimed]:
     """Due rows (for these targets), messages before background work, oldest first, leased to this caller
     so no other relay sends them meanwhile. Without `background`, messages only (a web process beside workers).
     `sending`: rows the caller's own threads are still busy with; a row one of them has just set to retry is
     due again before that thread is done, and leasing it here would park it for the whole lease.
+    `waited`: only rows due for at least this long (a web process leaves fresh ones to the workers).
 
     A row waits while an earlier row for the same lead and target is unsent: a message update must never
     overtake the post it updates, and one target's outage never holds back another's rows.
@@ -91,7 +93,7 @@ def claim_due(
             .where(
                 col(OutboxMessage.sent_at).is_(None),
                 ~col(OutboxMessage.failed),
-                col(OutboxMessage.next_attempt_at) <= now,
+                col(OutboxMessage.next_attempt_at) <= now - waited,
                 col(OutboxMessage.background) == in_background,
                 ~blocked,
                 *([col(OutboxMessage.id).not_in(sending)] if sending else []),

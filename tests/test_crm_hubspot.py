@@ -16,6 +16,7 @@ from bot.devtools.standin.hubspot_api import FakeHubSpot
 from bot.devtools.standin.requests import post
 from bot.runtime.app import build_leadbot
 from bot.runtime.cli import main
+from bot.runtime.leadbot import WORKERS_FIRST
 from store import outbox as outbox_store
 from store.db import read_session, write_session
 from store.models import Lead, Opportunity, OutboxMessage
@@ -492,14 +493,19 @@ def test_an_sdr_hubspot_does_not_know_is_named_to_the_managers_and_the_lead_is_n
 
 
 def test_a_server_beside_workers_leaves_the_crm_writes_to_them(database_url, fake_slack, clock, hubspot):
-    """`serve --no-sweep` (the Procfile's web process) answers intake and sends DMs; `leadbot worker` writes the CRM."""
+    """`serve --no-sweep` (the Procfile's web process) answers intake and leaves the rest to `leadbot worker`: the
+    CRM writes always, a DM unless it has waited WORKERS_FIRST (no worker runs yet here)."""
     settings = {"hubspot_access_token": TOKEN, "hubspot_api_url": hubspot.url}
     web, server = start_bot(database_url, fake_slack, clock, crm_config(), background=False, **settings)
     worker = None
     try:
         bot = RunningBot(web, server.url, fake_slack, clock)
         _, body = bot.post_lead(LEAD)
-        bot.alert_for(body["id"])  # the DM went out from the web process
+        assert web.relay.deliver_due() == 0  # left to the workers at first
+        assert fake_slack.calls_to("chat.postMessage") == []
+        clock.advance(WORKERS_FIRST)
+        web.relay.kick()
+        bot.alert_for(body["id"])  # the DM went out from the web process once it had waited
         worker_started = time.time()
         worker = build_leadbot(Settings(database_url=database_url, slack_bot_token=fake_slack.bot_token,
                                         slack_api_url=fake_slack.base_url, **settings),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.delivery.kinds import (
@@ -23,6 +24,7 @@ from bot.delivery.kinds import (
     Target,
 )
 from store import outbox as outbox_store
+from store import wakeups
 
 # A refresh waits this long, so a burst of changes makes one views.publish per person (a Tier 4 method)
 # and alerts are never queued behind views being rendered.
@@ -55,6 +57,28 @@ def _ring_after_commit(session: Session) -> None:
     if not session.info.get("rings_doorbell"):
         session.info["rings_doorbell"] = True
         event.listen(session, "after_commit", lambda _session: DOORBELL.ring(), once=True)
+        wakeups.announce(session)  # and the relays of other processes (store.wakeups)
+
+
+class CommitWatcher:
+    """Rings this process's doorbell when another process commits something to send (store.wakeups), so that
+    a relay here sends it at once: a web server's DM from a worker's relay, one instance's from another's."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=wakeups.watch, args=(self.engine, DOORBELL.ring, self._stopping), name="commit-watcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread:
+            self._thread.join(timeout=5)
 
 
 def send(

@@ -106,7 +106,10 @@ class OutboxRelay:
         # not let another worker of the same process send the row a second time.
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
-        self.take_background = True  # off in a web process beside workers: only due messages here
+        # In a web process beside workers: no background work, and messages only once they have waited this long
+        # (the workers hear of them at once and send them; this is for when they are down or behind).
+        self.take_background = True
+        self.leaves_fresh_for = timedelta(0)
 
     # -- running in the background -------------------------------------------------------------
     def start(self) -> None:
@@ -152,7 +155,7 @@ class OutboxRelay:
             with write_session(self.engine) as session:
                 claimed = outbox_store.claim_due(
                     session, now, LEASE, self.batch, targets=targets, background=self.take_background,
-                    sending=set(self._in_flight),
+                    sending=set(self._in_flight), waited=self.leaves_fresh_for,
                 )  # fmt: skip
             self._in_flight.update(c.row.id for c in claimed)
         # claim_due hands out at most the oldest unsent row per lead and target: sending in order is enough, and
