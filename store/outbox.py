@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,39 @@ class Claimed:
 BACKGROUND_PER_CLAIM = 2
 
 
+@functools.cache
+def _claim_query(postgres: bool, with_sending: bool, with_targets: bool):
+    """The claim's query, built once per shape: it is run after every commit that queued something, and building
+    the expression took longer than running it. A row waits while an earlier row for the same lead and target
+    is unsent (claim_due)."""
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        and_(
+            earlier.lead_id == OutboxMessage.lead_id,
+            earlier.target == OutboxMessage.target,
+            earlier.sent_at.is_(None),
+            ~earlier.failed,
+            ~earlier.background,  # a redraw renders the lead as it is when sent: a later update may go first
+            earlier.id < OutboxMessage.id,
+        )
+    )
+    query = (
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.sent_at).is_(None),
+            ~col(OutboxMessage.failed),
+            col(OutboxMessage.next_attempt_at) <= bindparam("b_due", type_=UTCDateTime()),
+            col(OutboxMessage.background) == bindparam("b_background"),
+            ~blocked,
+            *([col(OutboxMessage.id).not_in(bindparam("b_sending", expanding=True))] if with_sending else []),
+            *([col(OutboxMessage.target).in_(bindparam("b_targets", expanding=True))] if with_targets else []),
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(bindparam("b_limit"))
+    )
+    return query.with_for_update(skip_locked=True, of=OutboxMessage) if postgres else query
+
+
 def claim_due(
     session: Session,
     now: datetime,
@@ -75,36 +109,13 @@ def claim_due(
     A row waits while an earlier row for the same lead and target is unsent: a message update must never
     overtake the post it updates, and one target's outage never holds back another's rows.
     """
-    earlier = aliased(OutboxMessage)
-    blocked = exists().where(
-        and_(
-            earlier.lead_id == OutboxMessage.lead_id,
-            earlier.target == OutboxMessage.target,
-            earlier.sent_at.is_(None),
-            ~earlier.failed,
-            ~earlier.background,  # a redraw renders the lead as it is when sent: a later update may go first
-            earlier.id < OutboxMessage.id,
-        )
-    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    filters = {"with_sending": bool(sending), "with_targets": targets is not None}
 
     def due(in_background: bool, count: int):
-        query = (
-            select(OutboxMessage)
-            .where(
-                col(OutboxMessage.sent_at).is_(None),
-                ~col(OutboxMessage.failed),
-                col(OutboxMessage.next_attempt_at) <= now - waited,
-                col(OutboxMessage.background) == in_background,
-                ~blocked,
-                *([col(OutboxMessage.id).not_in(sending)] if sending else []),
-                *([col(OutboxMessage.target).in_(targets)] if targets is not None else []),
-            )
-            .order_by(col(OutboxMessage.id))
-            .limit(count)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        return list(session.exec(query).all())
+        params = {"b_due": now - waited, "b_background": in_background, "b_limit": count}
+        params |= {"b_sending": list(sending), "b_targets": list(targets or [])}
+        return list(session.exec(_claim_query(postgres, **filters), params=params).all())
 
     rows = due(False, limit)
     if background and len(rows) < limit:
