@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, update
+from sqlalchemy import and_, bindparam, exists, func, insert, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -201,22 +201,29 @@ def enqueue_once(
 
     A row a relay has already claimed does not count: it may have rendered before this change committed.
     """
-    waiting = session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.ref == ref,
-            col(OutboxMessage.sent_at).is_(None),
-            ~col(OutboxMessage.failed),
-            ~col(OutboxMessage.in_flight),
-        )
-    ).one()
-    if waiting:
-        return False
-    row = enqueue(session, target=target, method=method, payload=payload, now=now, ref=ref, background=True)
-    if not_before is not None:
-        row.next_attempt_at = not_before
-    return True
+    values = _outbox_defaults() | {
+        "target": target, "method": method, "payload": payload, "ref": ref, "background": True,
+        "created_at": now, "next_attempt_at": not_before or now,
+    }  # fmt: skip
+    session.flush()  # rows queued before this one keep their place (ids in the order things were queued)
+    result = session.connection().execute(_enqueue_once_statement(), {f"b_{name}": v for name, v in values.items()})
+    return result.rowcount == 1
+
+
+_outbox_defaults = model_defaults(OutboxMessage)
+
+
+@functools.cache
+def _enqueue_once_statement():
+    """INSERT ... SELECT ... WHERE NOT EXISTS: the look and the insert in one statement (an App Home refresh is
+    asked for by every intake)."""
+    table = OutboxMessage.__table__
+    columns = [column for column in table.columns if column.name != "id"]
+    waiting = exists().where(
+        table.c.ref == bindparam("b_ref"), table.c.sent_at.is_(None), ~table.c.failed, ~table.c.in_flight
+    )
+    values = select(*[bindparam(f"b_{column.name}", type_=column.type) for column in columns]).where(~waiting)
+    return insert(table).from_select([column.name for column in columns], values)
 
 
 def failed_before(session: Session, target: str, error: str, excluding_id: int) -> bool:

@@ -133,7 +133,11 @@ class OutboxRelay:
     def _run(self) -> None:
         rings = 0
         while not self._stopping.is_set():
-            rings = DOORBELL.wait(rings, self.poll_every)
+            if self.leaves_fresh_for:
+                # Fresh rows are the workers' (a commit here rings the doorbell): looking at each would find nothing.
+                self._stopping.wait(self.poll_every)
+            else:
+                rings = DOORBELL.wait(rings, self.poll_every)
             try:
                 # Until nothing is due (a claim takes few background rows, so a short claim is not the end).
                 while self.deliver_due() and not self._stopping.is_set():
