@@ -116,7 +116,9 @@ class OutboxRelay:
         # Several senders, because a real Slack call takes tens of milliseconds; the lease and the
         # one-unsent-row-per-lead rule in claim_due keep them off each other's rows and in order.
         for n in range(self.workers):
-            thread = threading.Thread(target=self._run, name=f"outbox-relay-{n}", daemon=True)
+            # The first sender takes messages only: a DM never waits behind an App Home being rendered (tens of
+            # milliseconds for a rep with many leads) or a CRM's batch.
+            thread = threading.Thread(target=self._run, args=(n > 0 or self.workers == 1,), name=f"outbox-relay-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -130,7 +132,7 @@ class OutboxRelay:
         """Look now rather than at the next poll (a clock that jumped made rows due; commits ring by themselves)."""
         DOORBELL.ring()
 
-    def _run(self) -> None:
+    def _run(self, background: bool) -> None:
         rings = 0
         while not self._stopping.is_set():
             if self.leaves_fresh_for:
@@ -140,13 +142,15 @@ class OutboxRelay:
                 rings = DOORBELL.wait(rings, self.poll_every)
             try:
                 # Until nothing is due (a claim takes few background rows, so a short claim is not the end).
-                while self.deliver_due() and not self._stopping.is_set():
+                while self.deliver_due(background) and not self._stopping.is_set():
                     pass
             except Exception:  # keep relaying after a database hiccup; the rows are still there
                 log.exception("outbox relay pass failed")
 
     # -- one pass, callable directly from tests ------------------------------------------------
-    def deliver_due(self) -> int:
+    def deliver_due(self, background: bool = True) -> int:
+        """One claim, delivered and recorded: how many rows it held. Background work only with `background` (and
+        only if this relay takes any: take_background)."""
         # Claim under the in-flight lock, leaving out the rows another thread of this process is still busy with:
         # one it has just set to retry is due again before that thread is done with it, and a lease taken on it
         # here (then skipped) parked it for the whole lease instead of its retry wait.
@@ -158,7 +162,7 @@ class OutboxRelay:
         with self._in_flight_lock:
             with write_session(self.engine) as session:
                 claimed = outbox_store.claim_due(
-                    session, now, LEASE, self.batch, targets=targets, background=self.take_background,
+                    session, now, LEASE, self.batch, targets=targets, background=self.take_background and background,
                     sending=set(self._in_flight), waited=self.leaves_fresh_for,
                 )  # fmt: skip
             self._in_flight.update(c.row.id for c in claimed)
