@@ -118,7 +118,8 @@ class OutboxRelay:
         for n in range(self.workers):
             # The first sender takes messages only: a DM never waits behind an App Home being rendered (tens of
             # milliseconds for a rep with many leads) or a CRM's batch.
-            thread = threading.Thread(target=self._run, args=(n > 0 or self.workers == 1,), name=f"outbox-relay-{n}", daemon=True)
+            background = n > 0 or self.workers == 1
+            thread = threading.Thread(target=self._run, args=(background,), name=f"outbox-relay-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
