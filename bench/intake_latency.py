@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from import_speed import empty_database
 
 from bot.devtools.demo_crm import LABELS, start_demo_crm
 from bot.devtools.standin.processes import free_port, wait_healthy
@@ -197,7 +198,9 @@ def main() -> None:
         os.sched_setaffinity(0, other_cpus)
 
     workdir = Path(tempfile.mkdtemp(prefix="leadbot-bench-"))
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    # An empty database each run: leads left by an earlier run (with DMs in an earlier fake Slack) would make
+    # this run's posts resubmissions whose thread replies that fake Slack never saw.
+    database_url = empty_database(os.environ.get("DATABASE_URL"), workdir, "bench")
     started = time.perf_counter()
     seed(database_url, args.existing)
     seeded_in = time.perf_counter() - started
