@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -12,6 +13,7 @@ from typing import Any
 from psycopg import sql as pg_sql
 from sqlalchemy import Column, DateTime, event, insert, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
 
@@ -96,9 +98,29 @@ def _configure_sqlite(engine: Engine) -> None:
         # A deferred transaction that reads and then writes fails its lock upgrade at once
         # (busy_timeout is ignored there); writers take the write lock up front instead.
         if conn.get_execution_options().get("sqlite_immediate"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(conn) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write lock in steps of a millisecond.
+
+    SQLite's own busy handler sleeps in steps growing to 100 ms: beside a web server that holds the lock for a
+    few milliseconds per intake, a worker's relay then waited about 120 ms for each claim (and a DM as long)."""
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.001)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 _sqlite_write_locks: dict[str, threading.Lock] = {}

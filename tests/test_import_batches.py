@@ -109,7 +109,13 @@ def test_batches_write_what_the_intake_writes_one_by_one(tmp_path, database_url,
         engine = _database(database_url)
         _seed(engine, config)
         report = import_leads(
-            engine, config, ManualClock(NOW), LeadFile(path), alerts=alerts, one_by_one=one_by_one, batch_size=batch_size
+            engine,
+            config,
+            ManualClock(NOW),
+            LeadFile(path),
+            alerts=alerts,
+            one_by_one=one_by_one,
+            batch_size=batch_size,
         )
         results[one_by_one] = (report.created, report.duplicates, report.rejected), _everything(engine)
         engine.dispose()
