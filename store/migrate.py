@@ -42,13 +42,24 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def _set_up_fresh_sqlite(engine: Engine) -> None:
+    """Under the write lock from the start: a web server and its worker starting at once on a new file both got
+    here, and one failed with "database is locked" (a deferred transaction cannot wait to upgrade its lock).
+    Now the second waits, then finds the schema there."""
+    config = _alembic_config()
+    with engine.execution_options(sqlite_immediate=True).begin() as connection:
+        if MigrationContext.configure(connection).get_current_revision() is None:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
 def ensure_schema(engine: Engine, *, create_fresh_sqlite: bool = True) -> None:
     """Refuse to run on an outdated schema; set up a brand-new SQLite file by itself."""
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
     if current is None and create_fresh_sqlite and is_sqlite(engine) and not inspect(engine).get_table_names():
-        upgrade(engine)
+        _set_up_fresh_sqlite(engine)
         return
     where = engine.url.render_as_string(hide_password=True)
     if current is None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, write_session
+from store.migrate import current_revision, ensure_schema, head_revision
 
 
 def test_a_write_waits_for_another_process_lock_and_keeps_its_busy_timeout(tmp_path):
@@ -50,3 +51,27 @@ def test_another_error_at_begin_is_not_waited_on(tmp_path):
         with write_session(readonly) as session:
             session.execute(text("INSERT INTO t VALUES (1)"))
     readonly.dispose()
+
+
+def test_processes_starting_at_once_on_a_new_file_set_it_up_once(tmp_path):
+    """A web server and its worker started together on a fresh SQLite file: both start, the schema is made once."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engines = [make_engine(url) for _ in range(4)]  # each its own connections, as separate processes have
+    start, failures = threading.Barrier(len(engines)), []
+
+    def start_up(engine):
+        start.wait()
+        try:
+            ensure_schema(engine)
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever stopped a start
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start_up, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert current_revision(engines[0]) == head_revision()
+    for engine in engines:
+        engine.dispose()
