@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from store.db import UTCDateTime, insert_rows, model_defaults
+from store.db import UTCDateTime, insert_rows, model_defaults, one_at_a_time
 from store.models import OutboxMessage
 
 
@@ -226,8 +226,16 @@ def _enqueue_once_statement():
     return insert(table).from_select([column.name for column in columns], values)
 
 
+# Held while a refusal decides whether its cause was already told (two relay threads failing rows at once).
+_REFUSAL_LOCK = 7_116_001
+
+
 def failed_before(session: Session, target: str, error: str, excluding_id: int) -> bool:
-    """Whether another row for this target has already failed with this very error (its cause was reported)."""
+    """Whether another row for this target has already failed with this very error (its cause was reported).
+
+    Asked one transaction at a time: two rows refused for the same cause at once, each in its own transaction,
+    both found no other and both were told."""
+    one_at_a_time(session, _REFUSAL_LOCK)
     return (
         session.exec(
             select(func.count())
